@@ -7,6 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
+pytest_plugins = ["tests.db_fixtures"]
+
 
 @pytest.fixture(autouse=True)
 def _trap_float_operation() -> Iterator[None]:

@@ -90,7 +90,8 @@ class BillingLine:
     is_correction: bool = False
     paid_at: datetime | None = None
     original_line_id: str | None = None
-    extras: Mapping[str, str] = field(default=_NO_EXTRAS, compare=False)
+    # default_factory: Python 3.11 refuses an unhashable mappingproxy as a plain default.
+    extras: Mapping[str, str] = field(default_factory=lambda: _NO_EXTRAS, compare=False)
 
     def __post_init__(self) -> None:
         for name in ("list_amount", "discount_amount", "voucher_amount", "tax_amount"):

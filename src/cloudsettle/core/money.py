@@ -51,8 +51,8 @@ def D(value: str | int | Decimal = 0) -> Decimal:  # noqa: N802 - beancount's na
     >>> D("0.08") * D(90000)
     Decimal('7200.00')
     """
-    if isinstance(value, float):  # type: ignore[unreachable]
-        raise TypeError(f"money must not be a float: {value!r}")  # pragma: no cover
+    if isinstance(value, float):
+        raise TypeError(f"money must not be a float: {value!r}")
     if isinstance(value, bool):
         raise TypeError("money must not be a bool")
     if isinstance(value, str):

@@ -1,0 +1,375 @@
+"""One statement, steps 1 to 11 in order: the reference engine's main function.
+
+``settle_statement`` reads a :class:`MappedBook` and returns the statement of one
+agreement (and so one partner) for one period, or None when the spec says no
+statement exists. Every amount stays exact until step 10.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+
+from cloudsettle.core.agreements import Agreement, AgreementVersion, Rounding, RoundingLevel
+from cloudsettle.core.deals import LinePart
+from cloudsettle.core.findings import Finding, FindingKind
+from cloudsettle.core.lines import BillingLine
+from cloudsettle.core.money import ZERO, allocate_largest_remainder, round_money
+from cloudsettle.core.parties import Verification
+from cloudsettle.core.periods import Period
+from cloudsettle.core.settlement.adjustments import manual_total
+from cloudsettle.core.settlement.base import counts, line_base
+from cloudsettle.core.settlement.book import MappedBook
+from cloudsettle.core.settlement.cap import cap_adjustment
+from cloudsettle.core.settlement.carry_forward import carry_forward
+from cloudsettle.core.settlement.clawback import RefundKind, clawback_rate, within_window
+from cloudsettle.core.settlement.fees import fees_total
+from cloudsettle.core.settlement.model import (
+    Components,
+    History,
+    LineRole,
+    ManualAdjustment,
+    Reason,
+    Statement,
+    StatementLine,
+)
+from cloudsettle.core.settlement.rate import RatedSegment, effective_rate, rate_part
+from cloudsettle.core.settlement.rounding import line_component, shown_amounts
+from cloudsettle.core.settlement.select import Membership, charge_date, line_period, membership
+from cloudsettle.core.settlement.tiers import attribute_uplift, tier_uplift
+
+
+@dataclass
+class _Draft:
+    """Lines and findings gathered while the steps run (private scratch space)."""
+
+    lines: list[StatementLine] = field(default_factory=list)
+    in_measure: list[bool] = field(default_factory=list)
+    billed: list[Decimal] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+    def add(self, line: StatementLine, *, measured: bool, billed: Decimal = ZERO) -> None:
+        self.lines.append(line)
+        self.in_measure.append(measured)
+        self.billed.append(billed if measured else ZERO)
+
+
+class _Context:
+    """The fixed inputs of one statement, with the lookups every step needs."""
+
+    def __init__(self, book: MappedBook, agreement: Agreement, version: AgreementVersion,
+                 period: Period) -> None:
+        self.book = book
+        self.agreement = agreement
+        self.version = version
+        self.period = period
+
+    def is_ours(self, part: LinePart) -> bool:
+        """Whether the part's deal is one of this statement's (its agreement's) deals."""
+        return part.deal is not None and part.deal.agreement_id == self.agreement.id
+
+    def selected(self, part: LinePart) -> bool:
+        """Step 1: the part is ours, takes part at all, and falls in the period."""
+        return (self.is_ours(part) and counts(part.line, self.version)
+                and membership(part.line, self.version, self.period) is Membership.IN)
+
+    def rate_segments(self, part: LinePart, version: AgreementVersion | None = None) -> list[RatedSegment]:
+        """Step 3 for a part under this (or another) version of the agreement."""
+        return rate_part(part, version or self.version, self.book.segment_of(part.line))
+
+    def original_rate(self, original: BillingLine) -> tuple[Decimal, str | None]:
+        """The rate step 3 gave the original's parts paid under this agreement, per
+        unit of the original line, rated by the version that governed its period."""
+        governing = self.agreement.version_for(line_period(original, self.version)) or self.version
+        segments = [
+            seg for p in self.book.parts_by_line[(original.provider, original.line_id)]
+            if self.is_ours(p) for seg in self.rate_segments(p, governing)
+        ]
+        rule = next((s.rule.id for s in segments if s.rule), None)
+        return effective_rate(segments), rule
+
+
+def settle_statement(
+    book: MappedBook,
+    *,
+    agreement_id: str,
+    period: Period,
+    version: AgreementVersion | None = None,
+    history: History | None = None,
+    adjustments: Sequence[ManualAdjustment] = (),
+) -> Statement | None:
+    """Compute one agreement's statement for ``period`` (spec steps 1–11).
+
+    ``version`` defaults to the one governing the period (recomputing a finalized
+    statement passes the version that governed it). Returns None when no version
+    governs the period or when nothing makes the statement exist.
+    """
+    agreement = book.agreement(agreement_id)
+    version = version or agreement.version_for(period)
+    if version is None:
+        return None
+    history = history or History()
+    ctx = _Context(book, agreement, version, period)
+    draft = _Draft()
+    selected_any = _select_and_rate(ctx, draft)
+    clawed_here = _clawbacks_from_elsewhere(ctx, draft)
+    manual = manual_total(adjustments)
+    exists = (selected_any or clawed_here or bool(adjustments)
+              or bool(history.prior_period_adjustments) or history.carried_in != 0)
+    if not exists:
+        return None
+    return _finish(ctx, draft, history, adjustments, manual)
+
+
+def _select_and_rate(ctx: _Context, draft: _Draft) -> bool:
+    """Steps 1–3 and the refunds of step 5 that are selected on this statement."""
+    version, period = ctx.version, ctx.period
+    any_selected = False
+    for part in ctx.book.parts:
+        if not ctx.is_ours(part) or not counts(part.line, version):
+            continue
+        where = membership(part.line, version, period)
+        if where is Membership.DEFERRED:
+            b = line_base(part.line, version, period, ctx.book.book.fx, part.fraction)
+            draft.add(_statement_line(part, LineRole.DEFERRED, b.base, b.fx_rate, None, ZERO,
+                                      (Reason.DEFERRED,)), measured=False)
+            continue
+        if where is Membership.OUT:
+            continue
+        any_selected = True
+        whole = line_base(part.line, version, period, ctx.book.book.fx, part.fraction)
+        kind = _refund_kind(ctx, part, whole.base)
+        if kind is RefundKind.NOT_A_REFUND or kind is RefundKind.UNLINKED:
+            _rate_normally(ctx, draft, part, unlinked=kind is RefundKind.UNLINKED)
+        elif kind is RefundKind.SAME_STATEMENT:
+            original = ctx.book.original_of(part.line)
+            assert original is not None  # _refund_kind found it
+            rate, rule = _rate_in_statement(ctx, original)
+            draft.add(_statement_line(part, LineRole.COMMISSION, whole.base, whole.fx_rate, rule,
+                                      rate, (Reason.SAME_PERIOD_REFUND,)),
+                      measured=True, billed=whole.billed)
+        elif kind is RefundKind.CLAWBACK_HERE:
+            _add_clawback(ctx, draft, part, measured=True)
+        else:
+            reason = (Reason.CLAWBACK_ELSEWHERE if kind is RefundKind.CLAWBACK_ELSEWHERE
+                      else Reason.ORIGINAL_NOT_PAID)
+            draft.add(_statement_line(part, LineRole.COMMISSION, ZERO, whole.fx_rate, None, ZERO,
+                                      (reason,)), measured=False)
+    return any_selected
+
+
+def _refund_kind(ctx: _Context, part: LinePart, base: Decimal) -> RefundKind:
+    """Step 5's classification of a selected line."""
+    line = part.line
+    if base >= 0 or line.original_line_id is None:
+        return RefundKind.NOT_A_REFUND
+    original = ctx.book.original_of(line)
+    if original is None:
+        return RefundKind.UNLINKED
+    original_parts = ctx.book.parts_by_line[(original.provider, original.line_id)]
+    if any(ctx.selected(p) for p in original_parts):
+        return RefundKind.SAME_STATEMENT
+    if any(ctx.is_ours(p) for p in original_parts):
+        return RefundKind.CLAWBACK_HERE
+    if any(p.deal is not None for p in original_parts):
+        return RefundKind.CLAWBACK_ELSEWHERE
+    return RefundKind.ORIGINAL_NOT_PAID
+
+
+def _rate_in_statement(ctx: _Context, original: BillingLine) -> tuple[Decimal, str | None]:
+    """The original's rate on this very statement, per unit of its selected share."""
+    parts = [p for p in ctx.book.parts_by_line[(original.provider, original.line_id)] if ctx.selected(p)]
+    segments = [s for p in parts for s in ctx.rate_segments(p)]
+    share = sum((p.fraction for p in parts), ZERO)
+    rule = next((s.rule.id for s in segments if s.rule), None)
+    return effective_rate(segments) / share, rule
+
+
+def _rate_normally(ctx: _Context, draft: _Draft, part: LinePart, *, unlinked: bool) -> None:
+    """Steps 2–3 for an ordinary line (or an unlinked refund): one statement line per
+    rated segment."""
+    version = ctx.version
+    for seg in ctx.rate_segments(part):
+        b = line_base(part.line, version, ctx.period, ctx.book.book.fx, seg.fraction)
+        reasons = list(b.reasons)
+        if seg.rule is None:
+            reasons.append(Reason.NO_RULE)
+            if version.require_rule:
+                draft.findings.append(_finding(ctx, FindingKind.NO_RULE, part.line,
+                                               f"no rule of version {version.version} accepts line"))
+        if seg.fraction != 1:
+            reasons.append(Reason.PRORATED)
+        if unlinked:
+            reasons.append(Reason.UNLINKED_REFUND)
+            draft.findings.append(_finding(ctx, FindingKind.UNLINKED_REFUND, part.line,
+                                           f"refund names unknown original {part.line.original_line_id}"))
+        if b.missing_fx:
+            draft.findings.append(_missing_fx(ctx, part.line))
+        rule_id = seg.rule.id if seg.rule else None
+        draft.add(
+            _statement_line(part, LineRole.COMMISSION, b.base, b.fx_rate, rule_id, seg.rate,
+                            tuple(reasons), fraction=seg.fraction),
+            measured=not b.missing_fx, billed=b.billed,
+        )
+
+
+def _add_clawback(ctx: _Context, draft: _Draft, part: LinePart, *, measured: bool) -> None:
+    """A clawback line: ``share × base × original_rate`` inside the window, else nothing."""
+    original = ctx.book.original_of(part.line)
+    assert original is not None
+    b = line_base(part.line, ctx.version, ctx.period, ctx.book.book.fx, part.fraction)
+    original_rate, rule = ctx.original_rate(original)
+    rate = clawback_rate(original_rate, ctx.version.clawback)
+    reasons = [Reason.CLAWBACK, *b.reasons]
+    if b.missing_fx:
+        draft.findings.append(_missing_fx(ctx, part.line))
+    inside = within_window(charge_date(part.line, ctx.version), charge_date(original, ctx.version),
+                           ctx.version.clawback)
+    if not inside:
+        reasons = [Reason.OUTSIDE_CLAWBACK_WINDOW, *b.reasons]
+    amount = b.base * rate if inside else ZERO
+    draft.add(
+        _statement_line(part, LineRole.CLAWBACK, b.base, b.fx_rate, rule, rate if inside else ZERO,
+                        tuple(reasons), amount=amount),
+        measured=measured and not b.missing_fx, billed=b.billed,
+    )
+
+
+def _clawbacks_from_elsewhere(ctx: _Context, draft: _Draft) -> bool:
+    """Step 5 for refunds selected on no statement of this agreement: a refund of a
+    line this agreement paid lands here whichever deal the customer is under now."""
+    found = False
+    for part in ctx.book.parts:
+        line = part.line
+        if (ctx.is_ours(part) or line.original_line_id is None or not counts(line, ctx.version)
+                or membership(line, ctx.version, ctx.period) is not Membership.IN):
+            continue
+        original = ctx.book.original_of(line)
+        if original is None:
+            continue
+        original_parts = ctx.book.parts_by_line[(original.provider, original.line_id)]
+        if not any(ctx.is_ours(p) for p in original_parts):
+            continue
+        if part.deal is not None and any(
+            p.deal is not None and p.deal.agreement_id == part.deal.agreement_id for p in original_parts
+        ):
+            continue  # the refund's own agreement also paid the original: it is settled there
+        b = line_base(line, ctx.version, ctx.period, ctx.book.book.fx, part.fraction)
+        if b.base >= 0 and not b.missing_fx:
+            continue
+        found = True
+        _add_clawback(ctx, draft, part, measured=False)
+    return found
+
+
+def _finish(ctx: _Context, draft: _Draft, history: History,
+            adjustments: Sequence[ManualAdjustment], manual: Decimal) -> Statement:
+    """Steps 4, 6–11: tiers, cap, fees, adjustments, rounding and carry-forward."""
+    version, currency, rounding = ctx.version, ctx.version.currency, ctx.version.rounding
+    order = sorted(range(len(draft.lines)), key=lambda i: _order_key(draft.lines[i]))
+    lines = [draft.lines[i] for i in order]
+    measured = [draft.in_measure[i] for i in order]
+    billed = sum(draft.billed, ZERO)
+
+    commission_idx = [i for i, sl in enumerate(lines) if sl.role is LineRole.COMMISSION]
+    clawback_idx = [i for i, sl in enumerate(lines) if sl.role is LineRole.CLAWBACK]
+    measure_idx = [i for i, m in enumerate(measured) if m]
+    measure = sum((lines[i].base for i in measure_idx), ZERO)
+
+    commission_exact = sum((lines[i].amount for i in commission_idx), ZERO)
+    clawback_exact = sum((lines[i].amount for i in clawback_idx), ZERO)
+    commission = line_component([lines[i].amount for i in commission_idx], rounding, currency)
+    clawback = line_component([lines[i].amount for i in clawback_idx], rounding, currency)
+    uplift_exact = tier_uplift(measure, version.tiers)
+
+    # Step 6: at statement level pre is exact; at line level the line-fed parts are
+    # already the sums of rounded lines (spec step 10).
+    line_level = rounding.level is RoundingLevel.LINE
+    pre = (commission if line_level else commission_exact) + uplift_exact + (
+        clawback if line_level else clawback_exact)
+    cap_exact = cap_adjustment(pre, version.cap, version.floor)
+    fees_exact = fees_total(version.fees, pre + cap_exact)  # step 7, on `capped`
+
+    def rnd(x: Decimal) -> Decimal:
+        return round_money(x, currency, rounding.mode)
+
+    tier = rnd(uplift_exact)
+    ppa = sum((a.amount for a in history.prior_period_adjustments), ZERO)
+    parts = Components(
+        commission=commission, tier_uplift=tier, clawback=clawback,
+        cap_adjustment=rnd(cap_exact), fees=rnd(fees_exact), manual_adjustment=rnd(manual),
+        prior_period_adjustment=rnd(ppa), carried_in=rnd(history.carried_in),
+    )
+    partner = ctx.book.book.partners.get(ctx.agreement.partner_id)
+    minimum = partner.minimum_payout if partner else ZERO
+    payable, carried_out = carry_forward(parts.net, minimum)
+    components = replace(parts, payable=payable, carried_out=carried_out)
+
+    lines = _show(lines, commission_idx, commission, rounding, currency)
+    lines = _show(lines, clawback_idx, clawback, rounding, currency)
+    lines = _show_uplift(lines, measure_idx, tier, version, currency)
+
+    findings = list(dict.fromkeys(draft.findings))
+    if partner is not None and partner.verification is not Verification.VERIFIED:
+        findings.append(Finding(
+            FindingKind.PAYEE_NOT_VERIFIED,
+            f"partner {partner.id} is {partner.verification.value}: the statement cannot be paid out",
+            partner_id=partner.id, agreement_id=ctx.agreement.id))
+    return Statement(
+        partner_id=ctx.agreement.partner_id, agreement_id=ctx.agreement.id, period=ctx.period,
+        version=version, currency=currency, components=components,
+        base_total=rnd(measure), billed_total=rnd(billed), lines=tuple(lines),
+        manual_adjustments=tuple(adjustments),
+        prior_period_adjustments=history.prior_period_adjustments, findings=tuple(findings),
+        unrounded={"commission": commission_exact, "clawback": clawback_exact,
+                   "tier_uplift": uplift_exact, "cap_adjustment": cap_exact, "fees": fees_exact,
+                   "measure": measure, "billed": billed, "pre": pre},
+    )
+
+
+def _show(lines: list[StatementLine], idx: list[int], component: Decimal, rounding: Rounding,
+          currency: str) -> list[StatementLine]:
+    """Step 10's shown amounts for the lines feeding one component."""
+    shown = shown_amounts([lines[i].amount for i in idx], component, rounding, currency)
+    out = list(lines)
+    for i, value in zip(idx, shown, strict=True):
+        out[i] = replace(out[i], shown=value)
+    return out
+
+
+def _show_uplift(lines: list[StatementLine], idx: list[int], tier: Decimal,
+                 version: AgreementVersion, currency: str) -> list[StatementLine]:
+    """Attribute the uplift to the measured lines (step 4) and show it so it adds up."""
+    exact = attribute_uplift([lines[i].base for i in idx], version.tiers)
+    shown = allocate_largest_remainder(exact, tier, currency) if idx else []
+    out = list(lines)
+    for i, e, s in zip(idx, exact, shown, strict=True):
+        out[i] = replace(out[i], tier_uplift=e, tier_uplift_shown=s)
+    return out
+
+
+def _order_key(sl: StatementLine) -> tuple[object, ...]:
+    return (sl.line.charge_start, sl.line.line_id, sl.role.value, -sl.fraction, sl.rule_id or "")
+
+
+def _statement_line(part: LinePart, role: LineRole, base: Decimal, fx_rate: Decimal | None,
+                    rule_id: str | None, rate: Decimal, reasons: tuple[Reason, ...], *,
+                    fraction: Decimal | None = None, amount: Decimal | None = None) -> StatementLine:
+    return StatementLine(
+        line=part.line, role=role, fraction=part.fraction if fraction is None else fraction,
+        deal_id=part.deal.id if part.deal else "", base=base, fx_rate=fx_rate, rule_id=rule_id,
+        rate=rate, amount=base * rate if amount is None else amount, reasons=reasons,
+        original_line_id=part.line.original_line_id,
+    )
+
+
+def _finding(ctx: _Context, kind: FindingKind, line: BillingLine, message: str) -> Finding:
+    return Finding(kind, f"{message} {line.provider}:{line.line_id}", line_id=line.line_id,
+                   partner_id=ctx.agreement.partner_id, agreement_id=ctx.agreement.id)
+
+
+def _missing_fx(ctx: _Context, line: BillingLine) -> Finding:
+    return _finding(ctx, FindingKind.MISSING_FX_RATE, line,
+                    f"no {line.currency}->{ctx.version.currency} rate on or before the FX date for line")
+

@@ -1,0 +1,152 @@
+"""Column types that behave identically on SQLite and PostgreSQL.
+
+``Money`` is exact on both: ``NUMERIC(38, 12)`` on PostgreSQL, canonical text
+on SQLite (SQLite's ``NUMERIC`` affinity converts through a double, so
+``0.1`` would come back as ``0.1000000000000000055...`` or be rounded).
+``UtcDateTime`` stores aware instants and always returns aware UTC ones
+(SQLite has no time zone, so without it the ``tzinfo`` is silently lost).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import DateTime, Dialect, Text
+from sqlalchemy.dialects.postgresql import NUMERIC
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+#: ``NUMERIC(38, 12)``: 26 integer digits and 12 decimal places.
+MONEY_PRECISION = 38
+MONEY_SCALE = 12
+MONEY_INTEGER_DIGITS = MONEY_PRECISION - MONEY_SCALE
+
+
+def canonical_decimal(value: Decimal) -> Decimal:
+    """The same number with no trailing fractional zeros and no exponent.
+
+    ``8514.000000000000`` (how PostgreSQL returns ``NUMERIC(38, 12)``) and
+    ``8514.00`` both become ``8514``; ``1E+3`` becomes ``1000``; ``-0`` is ``0``.
+    The value never changes, only its spelling, so both backends return the
+    same ``Decimal`` and SQLite's text compares equal in ``WHERE amount = ?``.
+    """
+    if not value.is_finite():
+        raise ValueError(f"money must be finite, not {value}")
+    if value.is_zero():
+        return Decimal(0)
+    sign, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)  # finite, checked above
+    kept = list(digits)
+    while exponent < 0 and kept[-1] == 0:
+        kept.pop()
+        exponent += 1
+    if exponent > 0:
+        kept.extend([0] * exponent)
+        exponent = 0
+    return Decimal((sign, tuple(kept), exponent))
+
+
+def check_money(value: object) -> Decimal:
+    """``value`` in canonical form if it is a Decimal that fits ``NUMERIC(38, 12)``.
+
+    Raises TypeError for anything but a Decimal (a float is never money; an
+    int is refused too so a float-derived number cannot slip in as ``int(x)``),
+    and ValueError for a value PostgreSQL would round or refuse: more than 12
+    decimal places or more than 26 integer digits. Refusing on SQLite as well
+    keeps the two backends identical.
+    """
+    if not isinstance(value, Decimal):
+        raise TypeError(f"money columns take decimal.Decimal only, not {type(value).__name__}: "
+                        f"{value!r}")
+    result = canonical_decimal(value)
+    _, digits, exponent = result.as_tuple()
+    assert isinstance(exponent, int)
+    places = -exponent
+    if places > MONEY_SCALE:
+        raise ValueError(f"money has {places} decimal places, the store keeps {MONEY_SCALE}: "
+                         f"{value}")
+    if len(digits) - places > MONEY_INTEGER_DIGITS:
+        raise ValueError(f"money has more than {MONEY_INTEGER_DIGITS} integer digits: {value}")
+    return result
+
+
+class Money(TypeDecorator[Decimal]):
+    """An exact signed amount: ``NUMERIC(38, 12)`` on PostgreSQL, canonical TEXT on SQLite.
+
+    Values come back canonical (see :func:`canonical_decimal`), equal to what
+    was stored. On SQLite the column is text: never ``ORDER BY``, compare with
+    ``<``, or ``SUM`` a money column in SQL; load rows and do the arithmetic
+    with ``Decimal`` (or in the DuckDB line store, which is exact).
+    """
+
+    impl = Text
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(NUMERIC(MONEY_PRECISION, MONEY_SCALE, asdecimal=True))
+        return dialect.type_descriptor(Text())
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        exact = check_money(value)
+        if dialect.name == "postgresql":
+            return exact
+        return format(exact, "f")
+
+    def process_literal_param(self, value: Decimal | None, dialect: Dialect) -> str:
+        if value is None:
+            return "NULL"
+        text = format(check_money(value), "f")
+        return text if dialect.name == "postgresql" else f"'{text}'"
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        if isinstance(value, Decimal):
+            return canonical_decimal(value)
+        if isinstance(value, str):
+            return canonical_decimal(Decimal(value))
+        # A number written into the TEXT column behind the ORM's back (raw SQL) is
+        # not trustworthy: it may already have gone through a double.
+        raise TypeError(f"money column holds a {type(value).__name__}, not exact text: {value!r}")
+
+    @property
+    def python_type(self) -> type[Decimal]:
+        return Decimal
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """An instant: takes aware datetimes only, returns aware UTC datetimes on both backends.
+
+    PostgreSQL stores ``TIMESTAMP WITH TIME ZONE``; SQLite stores the UTC wall
+    time as text (which also sorts correctly) and UTC is attached on the way out.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"instant columns take datetime, not {type(value).__name__}: {value!r}")
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value.isoformat()}: times are stored as aware UTC")
+        utc = value.astimezone(UTC)
+        if dialect.name == "postgresql":
+            return utc
+        return utc.replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    @property
+    def python_type(self) -> type[datetime]:
+        return datetime
