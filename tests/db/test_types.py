@@ -159,4 +159,4 @@ def test_aware_datetimes_come_back_aware_utc(session_factory: sessionmaker[Sessi
 
 def test_naive_datetimes_are_refused(session_factory: sessionmaker[Session]) -> None:
     with pytest.raises(StatementError, match="naive datetime"):
-        _store(session_factory, D("1"), created_at=datetime(2026, 11, 1, 0, 30))  # noqa: DTZ001
+        _store(session_factory, D("1"), created_at=datetime(2026, 11, 1, 0, 30))

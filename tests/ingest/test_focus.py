@@ -215,6 +215,7 @@ def test_bad_values_are_row_errors_and_reading_goes_on() -> None:
     assert good.billed_amount == D("1234.56")
     assert good.list_amount == 0  # "-" is zero
     bad = results[3]
+    assert isinstance(bad, RowError)
     assert bad == RowError("bad_values.csv", 3, "BilledCost", "abc", bad.message)
     assert "expected a decimal number" in bad.message
     finding = bad.to_finding()
@@ -248,7 +249,7 @@ def test_truncated_last_row(tmp_path: Path) -> None:
     assert len(_lines(items)) == 2
     (error,) = _errors(items)
     assert error.row_number == 4
-    assert error.column == "BilledCost"
+    assert error.column == "ListCost"  # the row ends inside BilledCost: "1.0"
     assert "truncated" in error.message
 
 
@@ -350,3 +351,12 @@ def test_hundred_thousand_rows_with_one_bad(tmp_path: Path) -> None:
         (D(f"{i % 997}.{i % 100:02d}") for i in range(100_000) if i != bad_index), D(0)
     )
     assert total == expected
+
+
+def test_blank_lines_keep_their_row_number(tmp_path: Path) -> None:
+    path = tmp_path / "blank.csv"
+    path.write_text(f"{HEADER}\n{_row(1)}\n\n{_row(2, 'x')}\n", encoding="utf-8")
+    items = list(read_focus_csv(path))
+    assert len(_lines(items)) == 1
+    (error,) = _errors(items)
+    assert error.row_number == 4  # header 1, row 2, blank 3, bad row 4

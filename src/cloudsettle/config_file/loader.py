@@ -213,6 +213,8 @@ class _Check:
             except ValidationError as exc:
                 for error in exc.errors():
                     self.add((section, i, *error["loc"]), error_message(error))
+                for loc, message in model.partial_problems(item):
+                    self.add((section, i, *loc), message)
                 continue
             problems: list[Problem] = checked.problems()
             for loc, message in problems:

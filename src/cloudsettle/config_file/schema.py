@@ -23,7 +23,16 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, StrictBool, StrictInt, StrictStr
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+)
 from pydantic_core import ErrorDetails
 
 from cloudsettle.config_file.errors import Loc
@@ -166,6 +175,12 @@ class SectionModel(BaseModel):
 
     def problems(self) -> list[Problem]:
         """Rules that tie several keys together; none unless a model says so."""
+        return []
+
+    @classmethod
+    def partial_problems(cls, raw: object) -> list[Problem]:
+        """Cross-key problems of the parts of ``raw`` that are valid on their own, for an
+        item that failed its value checks (so one bad key does not hide the rest)."""
         return []
 
 
@@ -476,6 +491,21 @@ class AgreementModel(SectionModel):
         found = _prefixed(("versions",), _duplicates(
             [str(v.version) for v in self.versions], "version", "version number"))
         for i, version in enumerate(self.versions):
+            found += _prefixed(("versions", i), version.problems())
+        return found
+
+    @classmethod
+    def partial_problems(cls, raw: object) -> list[Problem]:
+        """Each version that is valid by itself is still checked for cross-key problems."""
+        versions = raw.get("versions") if isinstance(raw, dict) else None
+        if not isinstance(versions, list):
+            return []
+        found: list[Problem] = []
+        for i, item in enumerate(versions):
+            try:
+                version = VersionModel.model_validate(item)
+            except ValidationError:
+                continue
             found += _prefixed(("versions", i), version.problems())
         return found
 

@@ -52,7 +52,10 @@ def _was_finalized(statement: StatementRow) -> bool:
 def _changed_attributes(obj: object) -> set[str]:
     """Names of the column attributes with a net pending change."""
     state = inspect(obj)
-    return {attr.key for attr in state.attrs if attr.history.has_changes()}
+    return {
+        column.key for column in state.mapper.column_attrs
+        if state.attrs[column.key].history.has_changes()
+    }
 
 
 def _statement_is_finalized(session: Session, statement_id: int) -> bool:

@@ -3,8 +3,14 @@
 No business rules live here: services decide what to write, these classes only
 say how it is stored. ``Mapped[Decimal]`` columns are exact
 :class:`~cloudsettle.db.types.Money`, ``Mapped[datetime]`` columns are aware UTC
-(see :mod:`cloudsettle.db.base`). Columns named ``*_json`` or documented as
-JSON hold canonical JSON text written by the service that owns them.
+(see :mod:`cloudsettle.db.base`). Columns documented as JSON hold canonical
+JSON text written by the service that owns them.
+
+Each foreign key has a many-to-one ``relationship()`` with ``lazy="raise"``:
+it is there so the unit of work inserts parents before children (and deletes
+children first) when both are pending in one flush, not for navigation. A
+row never loads a relative behind the caller's back; query explicitly, or ask
+for ``selectinload``/``joinedload``. Setting the foreign key column is enough.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from sqlalchemy import (
     Integer,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cloudsettle.db.base import Base
 
@@ -71,6 +77,8 @@ class AgreementRow(Base):
     partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
     mode: Mapped[str]
 
+    partner: Mapped[PartnerRow] = relationship(lazy="raise")
+
 
 class AgreementVersionRow(Base):
     """One immutable numbered version.
@@ -88,6 +96,8 @@ class AgreementVersionRow(Base):
     definition: Mapped[str]
     fingerprint: Mapped[str]
     created_at: Mapped[datetime]
+
+    agreement: Mapped[AgreementRow] = relationship(lazy="raise")
 
 
 class DealRow(Base):
@@ -107,6 +117,9 @@ class DealRow(Base):
     valid_from: Mapped[date]
     valid_to: Mapped[date | None]
     services: Mapped[str | None]
+
+    partner: Mapped[PartnerRow] = relationship(lazy="raise")
+    agreement: Mapped[AgreementRow] = relationship(lazy="raise")
 
 
 class FxRateRow(Base):
@@ -153,6 +166,8 @@ class IngestBatchRow(Base):
     rows_rejected: Mapped[int]
     status: Mapped[str]
 
+    raw_object: Mapped[RawObjectRow] = relationship(lazy="raise")
+
 
 class BillingLineRow(Base):
     """The head of one line identity: which revision is current."""
@@ -164,6 +179,8 @@ class BillingLineRow(Base):
     current_revision: Mapped[int]
     first_batch_id: Mapped[int] = mapped_column(ForeignKey("ingest_batches.id"))
     updated_at: Mapped[datetime]
+
+    first_batch: Mapped[IngestBatchRow] = relationship(lazy="raise")
 
 
 class LineRevisionRow(Base):
@@ -210,6 +227,9 @@ class LineRevisionRow(Base):
     original_line_id: Mapped[str | None]
     extras: Mapped[str]
     ingested_at: Mapped[datetime]
+
+    head: Mapped[BillingLineRow] = relationship(lazy="raise")
+    batch: Mapped[IngestBatchRow] = relationship(lazy="raise")
 
 
 class RunRow(Base):
@@ -277,6 +297,8 @@ class StatementRow(Base):
     finalized_by: Mapped[str | None]
     finalized_at: Mapped[datetime | None]
 
+    run: Mapped[RunRow] = relationship(lazy="raise")
+
 
 class StatementLineRow(Base):
     """One billing line's contribution to a statement (``core.settlement.model.StatementLine``).
@@ -305,6 +327,8 @@ class StatementLineRow(Base):
     tier_uplift_shown: Mapped[Decimal]
     reasons: Mapped[str]
     original_line_id: Mapped[str | None]
+
+    statement: Mapped[StatementRow] = relationship(lazy="raise")
 
 
 class ManualAdjustmentRow(Base):
@@ -337,6 +361,11 @@ class PriorPeriodAdjustmentRow(Base):
     already_adjusted: Mapped[Decimal]
     amount: Mapped[Decimal]
 
+    statement: Mapped[StatementRow] = relationship(foreign_keys=[statement_id], lazy="raise")
+    corrects_statement: Mapped[StatementRow] = relationship(
+        foreign_keys=[corrects_statement_id], lazy="raise"
+    )
+
 
 class FindingRow(Base):
     """A recorded finding (``core.findings.Finding``) with where it was found."""
@@ -358,6 +387,9 @@ class FindingRow(Base):
     row_number: Mapped[int | None]
     column_name: Mapped[str | None]
     created_at: Mapped[datetime]
+
+    run: Mapped[RunRow | None] = relationship(lazy="raise")
+    batch: Mapped[IngestBatchRow | None] = relationship(lazy="raise")
 
 
 class AuditEventRow(Base):

@@ -57,7 +57,8 @@ class UnknownFormatError(Exception):
       file_name: the file's name.
       expected: the headers the format needs.
       found: the headers the file has.
-      missing: the expected headers that are not in the file.
+      missing: the expected headers that are not in the file (computed from
+        ``expected`` and ``found`` unless the format says, e.g. for "one of").
     """
 
     def __init__(
@@ -67,12 +68,17 @@ class UnknownFormatError(Exception):
         expected: Sequence[str],
         found: Sequence[str],
         detail: str = "",
+        missing: Sequence[str] | None = None,
     ) -> None:
         self.file_name = file_name
         self.expected: tuple[str, ...] = tuple(expected)
         self.found: tuple[str, ...] = tuple(found)
         present = set(self.found)
-        self.missing: tuple[str, ...] = tuple(h for h in self.expected if h not in present)
+        self.missing: tuple[str, ...] = (
+            tuple(missing)
+            if missing is not None
+            else tuple(h for h in self.expected if h not in present)
+        )
         message = (
             f"{file_name}: unknown file format"
             + (f" ({detail})" if detail else "")

@@ -125,14 +125,17 @@ def check_focus_header(headers: Sequence[str], file_name: str) -> None:
     if is_focus_header(headers):
         return
     present = {h.strip() for h in headers}
+    missing = [c for c in REQUIRED_COLUMNS if c not in present]
     detail = "not a FOCUS file"
     if not any(c in present for c in ACCOUNT_COLUMNS):
+        missing.append("SubAccountId|BillingAccountId")
         detail += "; it needs SubAccountId or BillingAccountId"
     raise UnknownFormatError(
         file_name,
         expected=(*REQUIRED_COLUMNS, "SubAccountId|BillingAccountId"),
         found=tuple(headers),
         detail=detail,
+        missing=missing,
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from cloudsettle.core.money import ZERO, D
@@ -91,6 +92,12 @@ def parse_timestamp(text: str, home_zone: str) -> datetime:
     >>> parse_timestamp("2024-05-01 08:00:00", "Asia/Shanghai").isoformat()
     '2024-05-01T00:00:00+00:00'
     """
+    return _parse_timestamp(text, home_zone)
+
+
+@lru_cache(maxsize=16384)
+def _parse_timestamp(text: str, home_zone: str) -> datetime:
+    """Cached: billing files repeat the same hourly timestamps on many rows."""
     match = _TIMESTAMP.fullmatch(text.strip())
     if match is None:
         raise ValueError(_TIMESTAMP_EXPECTED)

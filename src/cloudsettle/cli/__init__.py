@@ -1,0 +1,1 @@
+"""The ``cloudsettle`` command line (Typer + Rich): thin, one unit of work per command."""

@@ -1,0 +1,142 @@
+"""``cloudsettle ingest``: store a bill file as a raw batch and its lines as revisions.
+
+Idempotent: the raw file is content-addressed, a line identical to its newest
+revision is ``unchanged``, a changed one is a new revision (never a duplicate).
+A bad row is rejected with file, row and column named, recorded as a
+``bad_row`` finding, and the rest of the file goes on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.orm import Session
+
+from cloudsettle.core.lines import BillingLine
+from cloudsettle.core.revisions import LineOutcome, classify
+from cloudsettle.db.models import (
+    BillingLineRow,
+    FindingRow,
+    IngestBatchRow,
+    LineRevisionRow,
+    RawObjectRow,
+)
+from cloudsettle.ingest.errors import RowError, UnknownFormatError
+from cloudsettle.ingest.focus import iter_focus_csv
+from cloudsettle.ingest.raw_store import RawStore
+from cloudsettle.services.audit import now, record
+from cloudsettle.services.errors import BadInput
+from cloudsettle.services.records import revision_row
+
+PROVIDERS = ("focus",)
+
+
+@dataclass
+class IngestReport:
+    """What one file did: counts per outcome and the rejected rows."""
+
+    file_name: str
+    batch_id: int
+    sha256: str
+    new: int = 0
+    revised: int = 0
+    unchanged: int = 0
+    duplicate: int = 0
+    rejected: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        """Every data row read."""
+        return self.new + self.revised + self.unchanged + self.duplicate + self.rejected
+
+
+def ingest_file(session: Session, *, raw_store: RawStore, path: Path, provider: str | None,
+                actor: str) -> IngestReport:
+    """Ingest one bill file. Raises BadInput when the file cannot be read at all or its
+    headers match no known format (the file is refused whole)."""
+    if provider is not None and provider not in PROVIDERS:
+        raise BadInput(f"{path.name}: provider {provider!r} is not supported yet (use: focus)")
+    if not path.is_file():
+        raise BadInput(f"{path}: no such file")
+    rows: list[tuple[int, BillingLine]] = []
+    errors: list[RowError] = []
+    try:
+        for row_number, item in iter_focus_csv(path, source_name=path.name):
+            if isinstance(item, RowError):
+                errors.append(item)
+            else:
+                rows.append((row_number, item))
+    except UnknownFormatError as exc:
+        raise BadInput(str(exc)) from exc
+    except UnicodeDecodeError as exc:
+        raise BadInput(f"{path.name}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+
+    stored = raw_store.put_file(path)
+    stamp = now()
+    if session.get(RawObjectRow, stored.sha256) is None:
+        session.add(RawObjectRow(sha256=stored.sha256, size_bytes=stored.size_bytes,
+                                 stored_path=str(stored.stored_path), first_received_at=stamp))
+    batch = IngestBatchRow(sha256=stored.sha256, source_kind="file", file_name=path.name,
+                           provider=provider or "focus", format="focus-csv", received_at=stamp,
+                           received_by=actor, rows_total=0, rows_new=0, rows_revised=0,
+                           rows_unchanged=0, rows_duplicate=0, rows_rejected=0, status="loaded")
+    session.add(batch)
+    session.flush()
+
+    keys = list({(line.provider, line.line_id) for _, line in rows})
+    heads = _current_heads(session, keys)
+    classification = classify((line for _, line in rows), {k: h[1] for k, h in heads.items()})
+    report = IngestReport(path.name, batch.id, stored.sha256, errors=errors, rejected=len(errors))
+    for (row_number, _), classified in zip(rows, classification.lines, strict=True):
+        outcome = classified.outcome
+        setattr(report, outcome.value, getattr(report, outcome.value) + 1)
+        if outcome not in (LineOutcome.NEW, LineOutcome.REVISED):
+            continue
+        key = classified.key
+        revision = heads[key][0] + 1 if key in heads else 1
+        heads[key] = (revision, classified.content_hash)
+        head = session.get(BillingLineRow, key)
+        if head is None:
+            session.add(BillingLineRow(provider=key[0], line_id=key[1], current_revision=revision,
+                                       first_batch_id=batch.id, updated_at=stamp))
+        else:
+            head.current_revision, head.updated_at = revision, stamp
+        session.add(revision_row(classified.line, revision=revision, batch_id=batch.id,
+                                 source_row=row_number, content_hash=classified.content_hash))
+    for finding in classification.findings:
+        session.add(FindingRow(kind=finding.kind.value, message=f"{path.name}: {finding.message}",
+                               batch_id=batch.id, line_id=finding.line_id, file_name=path.name,
+                               created_at=stamp))
+    for error in errors:
+        session.add(FindingRow(kind="bad_row", message=str(error), batch_id=batch.id,
+                               file_name=error.file_name, row_number=error.row_number,
+                               column_name=error.column, created_at=stamp))
+    batch.rows_total, batch.rows_new, batch.rows_revised = report.total, report.new, report.revised
+    batch.rows_unchanged, batch.rows_duplicate = report.unchanged, report.duplicate
+    batch.rows_rejected = report.rejected
+    batch.status = "loaded_with_errors" if errors else "loaded"
+    record(session, actor=actor, action="ingest.file", subject=path.name, batch=batch.id,
+           sha256=stored.sha256, new=report.new, revised=report.revised, unchanged=report.unchanged,
+           duplicate=report.duplicate, rejected=report.rejected)
+    return report
+
+
+def _current_heads(session: Session, keys: list[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, str]]:
+    """``(provider, line_id) -> (current revision, its content hash)`` for the given keys."""
+    heads: dict[tuple[str, str], tuple[int, str]] = {}
+    for chunk_start in range(0, len(keys), 500):
+        chunk = keys[chunk_start:chunk_start + 500]
+        query = (
+            select(LineRevisionRow.provider, LineRevisionRow.line_id, LineRevisionRow.revision,
+                   LineRevisionRow.content_hash)
+            .join(BillingLineRow, (BillingLineRow.provider == LineRevisionRow.provider)
+                  & (BillingLineRow.line_id == LineRevisionRow.line_id)
+                  & (BillingLineRow.current_revision == LineRevisionRow.revision))
+            .where(tuple_(LineRevisionRow.provider, LineRevisionRow.line_id).in_(chunk))
+        )
+        for provider, line_id, revision, digest in session.execute(query).all():
+            heads[(provider, line_id)] = (revision, digest)
+    return heads
