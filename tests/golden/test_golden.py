@@ -37,11 +37,12 @@ class Replay:
         result = self.runner.invoke(app, [*args, "--workspace", str(self.workspace)], env=self.env)
         assert result.exit_code == expect, (
             f"{self.case.name}: `cloudsettle {' '.join(args)}` exited {result.exit_code}, expected {expect}\n"
-            f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}\n{result.exception!r}")
+            f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}\n{result.exception!r}"
+        )
         return result.stdout
 
     def step(self, step: dict[str, Any]) -> None:
-        (verb, arg), = ((k, v) for k, v in step.items() if k != "exit")
+        ((verb, arg),) = ((k, v) for k, v in step.items() if k != "exit")
         expect = int(step.get("exit", arg.get("exit", 0) if isinstance(arg, dict) else 0))
         if verb == "config":
             self.cli("config", "load", str(self.case / arg), expect=expect)
@@ -51,10 +52,27 @@ class Replay:
         elif verb in ("settle", "approve", "finalize"):
             self.cli(verb, "--period", str(arg["period"]), *self._who(verb, arg), expect=expect)
         elif verb == "adjust":
-            self.cli("adjust", "--period", str(arg["period"]), "--amount", str(arg["amount"]),
-                     "--reason", arg["reason"], *self._who(verb, arg), expect=expect)
+            self.cli(
+                "adjust",
+                "--period",
+                str(arg["period"]),
+                "--amount",
+                str(arg["amount"]),
+                "--reason",
+                arg["reason"],
+                *self._who(verb, arg),
+                expect=expect,
+            )
         elif verb == "statement":
-            args = ["statement", "--period", str(arg["period"]), "--partner", arg["partner"], "--format", "json"]
+            args = [
+                "statement",
+                "--period",
+                str(arg["period"]),
+                "--partner",
+                arg["partner"],
+                "--format",
+                "json",
+            ]
             if "agreement" in arg:
                 args += ["--agreement", arg["agreement"]]
             text = self.cli(*args, expect=expect)
@@ -62,7 +80,15 @@ class Replay:
                 expected = json.loads((self.case / arg["expect"]).read_text(encoding="utf-8"))
                 compare(json.loads(text), expected, f"{self.case.name}/{arg['expect']}")
         elif verb == "no_statement":
-            args = ["statement", "--period", str(arg["period"]), "--partner", arg["partner"], "--format", "json"]
+            args = [
+                "statement",
+                "--period",
+                str(arg["period"]),
+                "--partner",
+                arg["partner"],
+                "--format",
+                "json",
+            ]
             if "agreement" in arg:
                 args += ["--agreement", arg["agreement"]]
             self.cli(*args, expect=1)
@@ -100,16 +126,22 @@ def compare_lines(actual: list[dict[str, Any]], expected: list[dict[str, Any]], 
     """Lines match by (line_id, role[, rule]); exactly the expected lines, no more."""
     remaining = list(actual)
     for want in expected:
-        candidates = [a for a in remaining if a["line_id"] == want["line_id"]
-                      and a["role"] == want.get("role", a["role"])
-                      and ("rule" not in want or a["rule"] == want["rule"])]
+        candidates = [
+            a
+            for a in remaining
+            if a["line_id"] == want["line_id"]
+            and a["role"] == want.get("role", a["role"])
+            and ("rule" not in want or a["rule"] == want["rule"])
+        ]
         assert candidates, f"{where}: no line {want} among {remaining}"
         got = candidates[0]
         remaining.remove(got)
         for key, value in want.items():
             have = got.get(key)
             if key == "reasons":
-                assert sorted(have or []) == sorted(value), f"{where}: {want['line_id']} reasons {have} != {value}"
+                assert sorted(have or []) == sorted(value), (
+                    f"{where}: {want['line_id']} reasons {have} != {value}"
+                )
             else:
                 assert have == value, f"{where}: line {want['line_id']} {key} = {have!r}, expected {value!r}"
     assert not remaining, f"{where}: unexpected lines {remaining}"

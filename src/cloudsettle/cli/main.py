@@ -40,22 +40,37 @@ from cloudsettle.services.settlement_service import (
 from cloudsettle.services.statement_view import statement_document
 from cloudsettle.services.workspace import Workspace, open_workspace, workspace_root
 
-app = typer.Typer(name="cloudsettle", help="Automatic settlement for cloud resellers.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-config_app = typer.Typer(help="Load partners, customers, deals, agreements and FX rates.",
-                         no_args_is_help=True)
+app = typer.Typer(
+    name="cloudsettle",
+    help="Automatic settlement for cloud resellers.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+config_app = typer.Typer(
+    help="Load partners, customers, deals, agreements and FX rates.", no_args_is_help=True
+)
 app.add_typer(config_app, name="config")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
-WorkspaceOpt = Annotated[str | None, typer.Option("--workspace", help="Workspace folder "
-                         "(default: $CLOUDSETTLE_WORKSPACE, else ./cloudsettle-data).")]
-UserOpt = Annotated[str | None, typer.Option("--user", help="Who does it (default: $CLOUDSETTLE_USER, "
-                    "else the login name).")]
-PeriodOpt = Annotated[str, typer.Option("--period", help="2026-10, 2026-Q4, 2026-W43 or a biweekly start date.")]
+WorkspaceOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--workspace", help="Workspace folder (default: $CLOUDSETTLE_WORKSPACE, else ./cloudsettle-data)."
+    ),
+]
+UserOpt = Annotated[
+    str | None, typer.Option("--user", help="Who does it (default: $CLOUDSETTLE_USER, else the login name).")
+]
+PeriodOpt = Annotated[
+    str, typer.Option("--period", help="2026-10, 2026-Q4, 2026-W43 or a biweekly start date.")
+]
 PartnerOpt = Annotated[str | None, typer.Option("--partner", help="Only this partner.")]
-AgreementOpt = Annotated[str | None, typer.Option("--agreement", help="The agreement, when the partner has several.")]
+AgreementOpt = Annotated[
+    str | None, typer.Option("--agreement", help="The agreement, when the partner has several.")
+]
 
 
 def actor_name(option: str | None) -> str:
@@ -86,16 +101,22 @@ def run(action: Callable[[], int | None]) -> None:
 @app.command()
 def init(workspace_opt: WorkspaceOpt = None) -> None:
     """Create the workspace (idempotent): folders and the database schema."""
+
     def body() -> None:
         with workspace(workspace_opt) as ws:
             out.print(f"workspace ready: {ws.root.resolve()} (database: {_safe_url(ws.url)})")
+
     run(body)
 
 
 @config_app.command("load")
-def config_load(file: Annotated[Path, typer.Argument(help="The YAML configuration file.")],
-                workspace_opt: WorkspaceOpt = None, user: UserOpt = None) -> None:
+def config_load(
+    file: Annotated[Path, typer.Argument(help="The YAML configuration file.")],
+    workspace_opt: WorkspaceOpt = None,
+    user: UserOpt = None,
+) -> None:
     """Load or update partners, customers, deals, agreements and FX rates from a YAML file."""
+
     def body() -> None:
         with workspace(workspace_opt) as ws, ws.unit_of_work() as session:
             summary = load_config_file(session, path=file, actor=actor_name(user))
@@ -103,14 +124,19 @@ def config_load(file: Annotated[Path, typer.Argument(help="The YAML configuratio
         for kind, created, updated, unchanged in summary.rows():
             table.add_row(kind, str(created), str(updated), str(unchanged))
         out.print(table)
+
     run(body)
 
 
 @app.command()
-def ingest(files: Annotated[list[Path], typer.Argument(help="Bill files.")],
-           provider: Annotated[str | None, typer.Option("--provider", help="focus (detected when omitted).")] = None,
-           workspace_opt: WorkspaceOpt = None, user: UserOpt = None) -> None:
+def ingest(
+    files: Annotated[list[Path], typer.Argument(help="Bill files.")],
+    provider: Annotated[str | None, typer.Option("--provider", help="focus (detected when omitted).")] = None,
+    workspace_opt: WorkspaceOpt = None,
+    user: UserOpt = None,
+) -> None:
     """Ingest bill files: prints per file the lines new, revised, unchanged, duplicate, rejected."""
+
     def body() -> int:
         table = Table("file", "new", "revised", "unchanged", "duplicate", "rejected", title="ingest")
         problems = 0
@@ -118,71 +144,114 @@ def ingest(files: Annotated[list[Path], typer.Argument(help="Bill files.")],
             for path in files:
                 try:
                     with ws.unit_of_work() as session:
-                        r = ingest_file(session, raw_store=ws.raw_store, path=path, provider=provider,
-                                        actor=actor_name(user))
+                        r = ingest_file(
+                            session,
+                            raw_store=ws.raw_store,
+                            path=path,
+                            provider=provider,
+                            actor=actor_name(user),
+                        )
                 except BadInput as exc:
                     err.print(f"[bold red]error:[/] {exc}", highlight=False)
                     problems = max(problems, 2)
                     continue
-                table.add_row(r.file_name, str(r.new), str(r.revised), str(r.unchanged), str(r.duplicate),
-                              str(r.rejected))
+                table.add_row(
+                    r.file_name,
+                    str(r.new),
+                    str(r.revised),
+                    str(r.unchanged),
+                    str(r.duplicate),
+                    str(r.rejected),
+                )
                 for e in r.errors:
                     err.print(f"rejected: {e}", highlight=False, markup=False)
                 if r.rejected:
                     problems = max(problems, 1)
         out.print(table)
         return problems
+
     run(body)
 
 
 @app.command(name="settle")
-def settle_cmd(period: PeriodOpt, partner: PartnerOpt = None, workspace_opt: WorkspaceOpt = None,
-               user: UserOpt = None) -> None:
+def settle_cmd(
+    period: PeriodOpt, partner: PartnerOpt = None, workspace_opt: WorkspaceOpt = None, user: UserOpt = None
+) -> None:
     """Validate and compute the statements of a period; prints the run id and a summary."""
+
     def body() -> int:
         with workspace(workspace_opt) as ws, ws.unit_of_work() as session:
             summary = settle(session, period=period, partner_id=partner, actor=actor_name(user))
-            table = Table("partner", "agreement", "status", "commission", "clawback", "fees", "payable",
-                          "carried out", title=f"run {summary.run_id}: {period}")
+            table = Table(
+                "partner",
+                "agreement",
+                "status",
+                "commission",
+                "clawback",
+                "fees",
+                "payable",
+                "carried out",
+                title=f"run {summary.run_id}: {period}",
+            )
             for s in summary.statements:
-                table.add_row(s.partner_id, s.agreement_id, s.status, _m(s.commission, s.currency),
-                              _m(s.clawback, s.currency), _m(s.fees, s.currency),
-                              _m(s.payable, s.currency), _m(s.carried_out, s.currency))
+                table.add_row(
+                    s.partner_id,
+                    s.agreement_id,
+                    s.status,
+                    _m(s.commission, s.currency),
+                    _m(s.clawback, s.currency),
+                    _m(s.fees, s.currency),
+                    _m(s.payable, s.currency),
+                    _m(s.carried_out, s.currency),
+                )
         out.print(table)
         for name in summary.skipped_finalized:
-            out.print(f"{name}: finalized for {period}; it never changes (later changes become "
-                      "prior-period adjustments)")
+            out.print(
+                f"{name}: finalized for {period}; it never changes (later changes become "
+                "prior-period adjustments)"
+            )
         for f in summary.findings:
             out.print(f"[yellow]{f.kind.value}[/]: {f.message}", highlight=False)
         if not summary.statements:
             out.print(f"no statement for {period}")
         return 1 if summary.needs_action else 0
+
     run(body)
 
 
 @app.command(name="approve")
-def approve_cmd(period: PeriodOpt, partner: PartnerOpt = None, workspace_opt: WorkspaceOpt = None,
-                user: UserOpt = None) -> None:
+def approve_cmd(
+    period: PeriodOpt, partner: PartnerOpt = None, workspace_opt: WorkspaceOpt = None, user: UserOpt = None
+) -> None:
     """Approve calculated statements (refused for their preparer: four eyes)."""
+
     def body() -> None:
         with workspace(workspace_opt) as ws, ws.unit_of_work() as session:
             rows = approve(session, period=period, partner_id=partner, actor=actor_name(user))
             for s in rows:
-                out.print(f"approved {s.partner_id}/{s.agreement_id} {s.period}: payable "
-                          f"{_m(s.payable, s.currency)} {s.currency}")
+                out.print(
+                    f"approved {s.partner_id}/{s.agreement_id} {s.period}: payable "
+                    f"{_m(s.payable, s.currency)} {s.currency}"
+                )
+
     run(body)
 
 
 @app.command(name="finalize")
-def finalize_cmd(period: PeriodOpt, partner: PartnerOpt = None, workspace_opt: WorkspaceOpt = None,
-                 user: UserOpt = None) -> None:
+def finalize_cmd(
+    period: PeriodOpt, partner: PartnerOpt = None, workspace_opt: WorkspaceOpt = None, user: UserOpt = None
+) -> None:
     """Close approved statements: locked for good, carry-forward recorded."""
+
     def body() -> None:
         with workspace(workspace_opt) as ws, ws.unit_of_work() as session:
             rows = finalize(session, period=period, partner_id=partner, actor=actor_name(user))
             for s in rows:
-                out.print(f"finalized {s.partner_id}/{s.agreement_id} {s.period}: payable "
-                          f"{_m(s.payable, s.currency)} {s.currency}, carried out {_m(s.carried_out, s.currency)}")
+                out.print(
+                    f"finalized {s.partner_id}/{s.agreement_id} {s.period}: payable "
+                    f"{_m(s.payable, s.currency)} {s.currency}, carried out {_m(s.carried_out, s.currency)}"
+                )
+
     run(body)
 
 
@@ -191,11 +260,16 @@ def statement_cmd(
     period: PeriodOpt,
     partner: Annotated[str, typer.Option("--partner", help="The partner.")],
     agreement: AgreementOpt = None,
-    fmt: Annotated[str, typer.Option("--format", help="json (csv, xlsx, pdf come with the exports).")] = "json",
-    output: Annotated[Path | None, typer.Option("--output", help="Write to this file instead of stdout.")] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="json (csv, xlsx, pdf come with the exports).")
+    ] = "json",
+    output: Annotated[
+        Path | None, typer.Option("--output", help="Write to this file instead of stdout.")
+    ] = None,
     workspace_opt: WorkspaceOpt = None,
 ) -> None:
     """A partner's statement for a period."""
+
     def body() -> None:
         if fmt != "json":
             raise BadInput(f"format {fmt!r} is not available yet; use json")
@@ -207,6 +281,7 @@ def statement_cmd(
             out.print(f"wrote {output}")
         else:
             sys.stdout.write(text + "\n")
+
     run(body)
 
 
@@ -218,9 +293,11 @@ def adjust_cmd(
     reason: Annotated[str, typer.Option("--reason", help="Why (shown on the statement).")],
     agreement: AgreementOpt = None,
     evidence: Annotated[Path | None, typer.Option("--evidence", help="A supporting file.")] = None,
-    workspace_opt: WorkspaceOpt = None, user: UserOpt = None,
+    workspace_opt: WorkspaceOpt = None,
+    user: UserOpt = None,
 ) -> None:
     """Add a manual adjustment to a statement that is not finalized."""
+
     def body() -> None:
         try:
             value = D(amount)
@@ -233,18 +310,31 @@ def adjust_cmd(
                     raise BadInput(f"--evidence: no such file {evidence}")
                 evidence_ref = f"{ws.raw_store.put_file(evidence).sha256}:{evidence.name}"
             with ws.unit_of_work() as session:
-                row = adjust(session, period=period, partner_id=partner, agreement_id=agreement, amount=value,
-                             reason=reason, evidence=evidence_ref, actor=actor_name(user))
+                row = adjust(
+                    session,
+                    period=period,
+                    partner_id=partner,
+                    agreement_id=agreement,
+                    amount=value,
+                    reason=reason,
+                    evidence=evidence_ref,
+                    actor=actor_name(user),
+                )
         out.print(f"adjustment {row.id} added to {partner}/{row.agreement_id} {period}: {amount}")
+
     run(body)
 
 
 @app.command(name="explain")
-def explain_cmd(period: PeriodOpt, partner: Annotated[str, typer.Option("--partner", help="The partner.")],
-                agreement: AgreementOpt = None,
-                line: Annotated[str | None, typer.Option("--line", help="Explain only this line id.")] = None,
-                workspace_opt: WorkspaceOpt = None) -> None:
+def explain_cmd(
+    period: PeriodOpt,
+    partner: Annotated[str, typer.Option("--partner", help="The partner.")],
+    agreement: AgreementOpt = None,
+    line: Annotated[str | None, typer.Option("--line", help="Explain only this line id.")] = None,
+    workspace_opt: WorkspaceOpt = None,
+) -> None:
     """How each component, or one line, was computed."""
+
     def body() -> None:
         with workspace(workspace_opt) as ws, ws.unit_of_work() as session:
             doc = _statement(session, period, partner, agreement)
@@ -253,6 +343,7 @@ def explain_cmd(period: PeriodOpt, partner: Annotated[str, typer.Option("--partn
             raise NotFound(f"line {line} is not on {partner}'s statement for {period}")
         for row in text:
             out.print(row, highlight=False, markup=False)
+
     run(body)
 
 
@@ -262,21 +353,39 @@ def findings_cmd(
     workspace_opt: WorkspaceOpt = None,
 ) -> None:
     """The open findings of the workspace: what needs a person's attention."""
+
     def body() -> int:
         with workspace(workspace_opt) as ws, ws.unit_of_work() as session:
             rows = open_findings(session)
-            items = [{"id": f.id, "kind": f.kind, "message": f.message, "period": f.period,
-                      "partner": f.partner_id, "line_id": f.line_id, "file": f.file_name,
-                      "row": f.row_number, "column": f.column_name} for f in rows]
+            items = [
+                {
+                    "id": f.id,
+                    "kind": f.kind,
+                    "message": f.message,
+                    "period": f.period,
+                    "partner": f.partner_id,
+                    "line_id": f.line_id,
+                    "file": f.file_name,
+                    "row": f.row_number,
+                    "column": f.column_name,
+                }
+                for f in rows
+            ]
         if fmt == "json":
             sys.stdout.write(json.dumps(items, indent=2, ensure_ascii=False) + "\n")
         else:
             table = Table("id", "kind", "period", "partner", "message", title="open findings")
             for i in items:
-                table.add_row(str(i["id"]), str(i["kind"]), str(i["period"] or "-"), str(i["partner"] or "-"),
-                              str(i["message"]))
+                table.add_row(
+                    str(i["id"]),
+                    str(i["kind"]),
+                    str(i["period"] or "-"),
+                    str(i["partner"] or "-"),
+                    str(i["message"]),
+                )
             out.print(table)
         return 0
+
     run(body)
 
 
@@ -289,6 +398,7 @@ def demo_cmd(workspace_opt: WorkspaceOpt = None) -> None:
     def body() -> int:
         root = workspace_root(workspace_opt)
         return run_demo(root, out)
+
     run(body)
 
 
@@ -302,7 +412,9 @@ def _statement(session: Session, period: str, partner: str, agreement: str | Non
 
 def open_findings(session: Session) -> list[FindingRow]:
     """Findings still open in the workspace."""
-    return list(session.scalars(select(FindingRow).where(FindingRow.status == "open").order_by(FindingRow.id)))
+    return list(
+        session.scalars(select(FindingRow).where(FindingRow.status == "open").order_by(FindingRow.id))
+    )
 
 
 def _m(value: Decimal, currency: str) -> str:

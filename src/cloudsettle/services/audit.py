@@ -18,5 +18,12 @@ def now() -> datetime:
 
 def record(session: Session, *, actor: str, action: str, subject: str, **details: Any) -> None:
     """Append one event; ``details`` must be JSON-able (decimals as strings)."""
-    session.add(AuditEventRow(at=now(), actor=actor, action=action, subject=subject,
-                              details=json.dumps(details, sort_keys=True, default=str)))
+    session.add(
+        AuditEventRow(
+            at=now(),
+            actor=actor,
+            action=action,
+            subject=subject,
+            details=json.dumps(details, sort_keys=True, default=str),
+        )
+    )

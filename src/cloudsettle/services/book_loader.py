@@ -39,15 +39,19 @@ def load_book(session: Session) -> LoadedBook:
     versions: dict[str, list[AgreementVersionRow]] = defaultdict(list)
     for v in session.scalars(select(AgreementVersionRow)):
         versions[v.agreement_id].append(v)
-    agreements = {r.id: agreement_of(r, versions[r.id]) for r in session.scalars(select(AgreementRow))
-                  if versions[r.id]}
+    agreements = {
+        r.id: agreement_of(r, versions[r.id]) for r in session.scalars(select(AgreementRow)) if versions[r.id]
+    }
     deals = [deal_of(r) for r in session.scalars(select(DealRow).order_by(DealRow.id))]
     fx = FxTable(fx_rate_of(r) for r in session.scalars(select(FxRateRow)))
     current = (
         select(LineRevisionRow)
-        .join(BillingLineRow, (BillingLineRow.provider == LineRevisionRow.provider)
-              & (BillingLineRow.line_id == LineRevisionRow.line_id)
-              & (BillingLineRow.current_revision == LineRevisionRow.revision))
+        .join(
+            BillingLineRow,
+            (BillingLineRow.provider == LineRevisionRow.provider)
+            & (BillingLineRow.line_id == LineRevisionRow.line_id)
+            & (BillingLineRow.current_revision == LineRevisionRow.revision),
+        )
         .order_by(LineRevisionRow.provider, LineRevisionRow.line_id)
     )
     lines = []
@@ -57,6 +61,7 @@ def load_book(session: Session) -> LoadedBook:
         lines.append(line_of(row))
         revisions[(row.provider, row.line_id)] = row.revision
         sources[(row.provider, row.line_id)] = (row.batch_id, row.source_row)
-    book = Book(partners=partners, agreements=agreements, deals=deals, lines=lines,
-                customers=customers, fx=fx)
+    book = Book(
+        partners=partners, agreements=agreements, deals=deals, lines=lines, customers=customers, fx=fx
+    )
     return LoadedBook(book, revisions, sources)

@@ -44,8 +44,10 @@ class ConfigSummary:
     def rows(self) -> list[tuple[str, int, int, int]]:
         """``(kind, created, updated, unchanged)`` for each kind, in file order."""
         kinds = ["partners", "customers", "deals", "agreements", "versions", "fx_rates"]
-        return [(k, self.counts[(k, "created")], self.counts[(k, "updated")],
-                 self.counts[(k, "unchanged")]) for k in kinds]
+        return [
+            (k, self.counts[(k, "created")], self.counts[(k, "updated")], self.counts[(k, "unchanged")])
+            for k in kinds
+        ]
 
 
 def load_config_file(session: Session, *, path: Path, actor: str) -> ConfigSummary:
@@ -57,8 +59,13 @@ def load_config_file(session: Session, *, path: Path, actor: str) -> ConfigSumma
     except ConfigError as exc:
         raise BadInput(str(exc)) from exc
     summary = apply_config(session, bundle)
-    record(session, actor=actor, action="config.load", subject=str(path),
-           changes={f"{k}.{o}": n for (k, o), n in summary.counts.items()})
+    record(
+        session,
+        actor=actor,
+        action="config.load",
+        subject=str(path),
+        changes={f"{k}.{o}": n for (k, o), n in summary.counts.items()},
+    )
     return summary
 
 
@@ -68,57 +75,112 @@ def apply_config(session: Session, bundle: ConfigBundle) -> ConfigSummary:
     stamp = now()
     for p in bundle.partners:
         payout = bundle.payouts.get(p.id)
-        values = {"name": p.name, "currency": p.currency, "verification": p.verification.value,
-                  "minimum_payout": p.minimum_payout,
-                  "payout_details": json.dumps(dict(payout), sort_keys=True) if payout else None}
-        _upsert(session, summary, "partners", PartnerRow, p.id, values,
-                extra_new={"created_at": stamp, "updated_at": stamp}, touch={"updated_at": stamp})
+        values = {
+            "name": p.name,
+            "currency": p.currency,
+            "verification": p.verification.value,
+            "minimum_payout": p.minimum_payout,
+            "payout_details": json.dumps(dict(payout), sort_keys=True) if payout else None,
+        }
+        _upsert(
+            session,
+            summary,
+            "partners",
+            PartnerRow,
+            p.id,
+            values,
+            extra_new={"created_at": stamp, "updated_at": stamp},
+            touch={"updated_at": stamp},
+        )
     for c in bundle.customers:
-        _upsert(session, summary, "customers", CustomerRow, (c.provider, c.account_id),
-                {"name": c.name, "segment": c.segment})
+        _upsert(
+            session,
+            summary,
+            "customers",
+            CustomerRow,
+            (c.provider, c.account_id),
+            {"name": c.name, "segment": c.segment},
+        )
     for a in bundle.agreements:
-        _upsert(session, summary, "agreements", AgreementRow, a.id,
-                {"partner_id": a.partner_id, "mode": a.mode.value})
+        _upsert(
+            session,
+            summary,
+            "agreements",
+            AgreementRow,
+            a.id,
+            {"partner_id": a.partner_id, "mode": a.mode.value},
+        )
     session.flush()
-    used = {(r.agreement_id, r.agreement_version) for r in session.execute(
-        select(StatementRow.agreement_id, StatementRow.agreement_version)).all()}
+    used = {
+        (r.agreement_id, r.agreement_version)
+        for r in session.execute(select(StatementRow.agreement_id, StatementRow.agreement_version)).all()
+    }
     for a in bundle.agreements:
         for v in a.versions:
             fingerprint = version_fingerprint(v)
             row = session.get(AgreementVersionRow, (a.id, v.version))
             if row is None:
-                session.add(AgreementVersionRow(
-                    agreement_id=a.id, version=v.version, effective_from=v.effective_from,
-                    currency=v.currency, definition=json.dumps(version_to_dict(v), sort_keys=True),
-                    fingerprint=fingerprint, created_at=stamp))
+                session.add(
+                    AgreementVersionRow(
+                        agreement_id=a.id,
+                        version=v.version,
+                        effective_from=v.effective_from,
+                        currency=v.currency,
+                        definition=json.dumps(version_to_dict(v), sort_keys=True),
+                        fingerprint=fingerprint,
+                        created_at=stamp,
+                    )
+                )
                 summary.note("versions", "created")
             elif row.fingerprint == fingerprint:
                 summary.note("versions", "unchanged")
             elif (a.id, v.version) in used:
                 raise Refused(
                     f"agreement {a.id} version {v.version} was used by a statement and cannot "
-                    f"change; add it as version {max(x.version for x in a.versions) + 1} instead")
+                    f"change; add it as version {max(x.version for x in a.versions) + 1} instead"
+                )
             else:
                 row.effective_from, row.currency = v.effective_from, v.currency
                 row.definition = json.dumps(version_to_dict(v), sort_keys=True)
                 row.fingerprint = fingerprint
                 summary.note("versions", "updated")
     for d in bundle.deals:
-        _upsert(session, summary, "deals", DealRow, d.id, {
-            "partner_id": d.partner_id, "provider": d.provider, "account_id": d.account_id,
-            "agreement_id": d.agreement_id, "valid_from": d.valid_from, "valid_to": d.valid_to,
-            "services": json.dumps(sorted(d.services)) if d.services is not None else None})
+        _upsert(
+            session,
+            summary,
+            "deals",
+            DealRow,
+            d.id,
+            {
+                "partner_id": d.partner_id,
+                "provider": d.provider,
+                "account_id": d.account_id,
+                "agreement_id": d.agreement_id,
+                "valid_from": d.valid_from,
+                "valid_to": d.valid_to,
+                "services": json.dumps(sorted(d.services)) if d.services is not None else None,
+            },
+        )
     for r in bundle.fx_rates:
-        _upsert(session, summary, "fx_rates", FxRateRow, (r.day, r.from_currency, r.to_currency),
-                {"rate": r.rate})
+        _upsert(
+            session, summary, "fx_rates", FxRateRow, (r.day, r.from_currency, r.to_currency), {"rate": r.rate}
+        )
     session.flush()
     _check_deal_partners(session)
     return summary
 
 
-def _upsert(session: Session, summary: ConfigSummary, kind: str, model: type, key: object,
-            values: Mapping[str, object], *, extra_new: Mapping[str, object] | None = None,
-            touch: Mapping[str, object] | None = None) -> None:
+def _upsert(
+    session: Session,
+    summary: ConfigSummary,
+    kind: str,
+    model: type,
+    key: object,
+    values: Mapping[str, object],
+    *,
+    extra_new: Mapping[str, object] | None = None,
+    touch: Mapping[str, object] | None = None,
+) -> None:
     """Insert the row, update the fields that differ, or leave it as it is."""
     row = session.get(model, key)
     if row is None:
@@ -138,8 +200,11 @@ def _upsert(session: Session, summary: ConfigSummary, kind: str, model: type, ke
 
 def _check_deal_partners(session: Session) -> None:
     """A deal's partner must be its agreement's partner (across earlier loads too)."""
-    rows = session.execute(select(DealRow.id, DealRow.partner_id, AgreementRow.partner_id)
-                           .join(AgreementRow, AgreementRow.id == DealRow.agreement_id)).all()
+    rows = session.execute(
+        select(DealRow.id, DealRow.partner_id, AgreementRow.partner_id).join(
+            AgreementRow, AgreementRow.id == DealRow.agreement_id
+        )
+    ).all()
     wrong = [f"deal {d}: partner {p} but agreement belongs to {ap}" for d, p, ap in rows if p != ap]
     if wrong:
         raise BadInput("; ".join(wrong))

@@ -25,7 +25,7 @@ _FORMULAS = {
     "carried_in": "carried_out of the latest finalized statement (step 11)",
     "carried_out": "net when net < 0 or below the minimum payout (step 11)",
     "payable": "commission + tier_uplift + clawback + cap_adjustment + fees + manual_adjustment"
-               " + prior_period_adjustment + carried_in − carried_out",
+    " + prior_period_adjustment + carried_in − carried_out",
 }
 
 
@@ -33,15 +33,19 @@ def explain_lines(session: Session, doc: dict[str, Any], *, line_id: str | None)
     """Human-readable explanation of a statement document (or of one of its lines)."""
     version_row = session.get(AgreementVersionRow, (doc["agreement"], doc["agreement_version"]))
     version = version_from_dict(json.loads(version_row.definition)) if version_row else None
-    head = (f"{doc['partner']} / {doc['agreement']} {doc['period']} ({doc['period_start']} to "
-            f"{doc['period_end']}), version {doc['agreement_version']}, {doc['currency']}, {doc['status']}")
+    head = (
+        f"{doc['partner']} / {doc['agreement']} {doc['period']} ({doc['period_start']} to "
+        f"{doc['period_end']}), version {doc['agreement_version']}, {doc['currency']}, {doc['status']}"
+    )
     if line_id is not None:
         items = [ln for ln in doc["lines"] if ln["line_id"] == line_id]
         return [head, *(_explain_line(session, doc, ln, version) for ln in items)] if items else []
     rows = [head]
     if version is not None:
-        rows.append(f"  basis {version.basis.value}, base {version.base.value}, timezone {version.timezone}, "
-                    f"rounding {version.rounding.mode.value} at {version.rounding.level.value} level")
+        rows.append(
+            f"  basis {version.basis.value}, base {version.base.value}, timezone {version.timezone}, "
+            f"rounding {version.rounding.mode.value} at {version.rounding.level.value} level"
+        )
     for name, value in doc["components"].items():
         rows.append(f"  {name:<24}{value:>16}   {_FORMULAS[name]}")
     rows.append(f"  {'base_total':<24}{doc['base_total']:>16}   the tier measure")
@@ -49,14 +53,18 @@ def explain_lines(session: Session, doc: dict[str, Any], *, line_id: str | None)
     for a in doc["adjustments"]:
         rows.append(f"  adjustment {a['id']}: {a['amount']} by {a['created_by']}: {a['reason']}")
     for p in doc["prior_period_adjustments"]:
-        rows.append(f"  prior period {p['corrects_period']}: recomputed {p['earned_recomputed']} − finalized "
-                    f"{p['earned_finalized']} − already adjusted {p['already_adjusted']} = {p['amount']}")
+        rows.append(
+            f"  prior period {p['corrects_period']}: recomputed {p['earned_recomputed']} − finalized "
+            f"{p['earned_finalized']} − already adjusted {p['already_adjusted']} = {p['amount']}"
+        )
     rows.append("  lines:")
     for ln in doc["lines"]:
         amount = ln.get("commission", ln.get("clawback"))
-        rows.append(f"    {ln['line_id']:<28} {ln['role']:<10} base {ln['base']:>14} × rate {ln['rate']:<8} "
-                    f"rule {ln['rule'] or '-':<12} fx {ln['fx_rate'] or '-':<10} = {amount:>12}  "
-                    f"{','.join(ln['reasons'])}")
+        rows.append(
+            f"    {ln['line_id']:<28} {ln['role']:<10} base {ln['base']:>14} × rate {ln['rate']:<8} "
+            f"rule {ln['rule'] or '-':<12} fx {ln['fx_rate'] or '-':<10} = {amount:>12}  "
+            f"{','.join(ln['reasons'])}"
+        )
     for e in doc["exceptions"]:
         rows.append(f"  exception {e['kind']}: {e['message']}")
     return rows
@@ -67,8 +75,11 @@ def _explain_line(session: Session, doc: dict[str, Any], ln: dict[str, Any], ver
     parts = [f"line {ln['line_id']} ({ln['role']}), revision {ln['revision']}"]
     if rev is not None:
         batch = session.get(IngestBatchRow, rev.batch_id)
-        source = f"{batch.file_name} row {rev.source_row} (batch {batch.id}, sha256 {batch.sha256[:12]}…)" \
-            if batch else f"batch {rev.batch_id} row {rev.source_row}"
+        source = (
+            f"{batch.file_name} row {rev.source_row} (batch {batch.id}, sha256 {batch.sha256[:12]}…)"
+            if batch
+            else f"batch {rev.batch_id} row {rev.source_row}"
+        )
         parts += [
             f"  source: {source}",
             f"  customer {rev.provider}:{rev.account_id}, service {rev.service} ({rev.service_category}), "
@@ -79,11 +90,15 @@ def _explain_line(session: Session, doc: dict[str, Any], ln: dict[str, Any], ver
             f"tax {rev.tax_amount}",
         ]
     if version is not None:
-        parts.append(f"  base kind {version.base.value}{' + tax' if version.include_tax else ''}, "
-                     f"fraction {ln['fraction']}, fx {ln['fx_rate'] or 'none (same currency)'}")
+        parts.append(
+            f"  base kind {version.base.value}{' + tax' if version.include_tax else ''}, "
+            f"fraction {ln['fraction']}, fx {ln['fx_rate'] or 'none (same currency)'}"
+        )
     amount = ln.get("commission", ln.get("clawback"))
-    parts.append(f"  deal {ln['deal'] or '-'}, rule {ln['rule'] or '-'} of version {doc['agreement_version']}, "
-                 f"rate {ln['rate']}: base {ln['base']} -> {ln['role']} {amount}, tier uplift {ln['tier_uplift']}")
+    parts.append(
+        f"  deal {ln['deal'] or '-'}, rule {ln['rule'] or '-'} of version {doc['agreement_version']}, "
+        f"rate {ln['rate']}: base {ln['base']} -> {ln['role']} {amount}, tier uplift {ln['tier_uplift']}"
+    )
     if ln["reasons"]:
         parts.append(f"  reasons: {', '.join(ln['reasons'])}")
     if ln.get("original_line_id"):

@@ -53,8 +53,9 @@ class IngestReport:
         return self.new + self.revised + self.unchanged + self.duplicate + self.rejected
 
 
-def ingest_file(session: Session, *, raw_store: RawStore, path: Path, provider: str | None,
-                actor: str) -> IngestReport:
+def ingest_file(
+    session: Session, *, raw_store: RawStore, path: Path, provider: str | None, actor: str
+) -> IngestReport:
     """Ingest one bill file. Raises BadInput when the file cannot be read at all or its
     headers match no known format (the file is refused whole)."""
     if provider is not None and provider not in PROVIDERS:
@@ -77,12 +78,30 @@ def ingest_file(session: Session, *, raw_store: RawStore, path: Path, provider: 
     stored = raw_store.put_file(path)
     stamp = now()
     if session.get(RawObjectRow, stored.sha256) is None:
-        session.add(RawObjectRow(sha256=stored.sha256, size_bytes=stored.size_bytes,
-                                 stored_path=str(stored.stored_path), first_received_at=stamp))
-    batch = IngestBatchRow(sha256=stored.sha256, source_kind="file", file_name=path.name,
-                           provider=provider or "focus", format="focus-csv", received_at=stamp,
-                           received_by=actor, rows_total=0, rows_new=0, rows_revised=0,
-                           rows_unchanged=0, rows_duplicate=0, rows_rejected=0, status="loaded")
+        session.add(
+            RawObjectRow(
+                sha256=stored.sha256,
+                size_bytes=stored.size_bytes,
+                stored_path=str(stored.stored_path),
+                first_received_at=stamp,
+            )
+        )
+    batch = IngestBatchRow(
+        sha256=stored.sha256,
+        source_kind="file",
+        file_name=path.name,
+        provider=provider or "focus",
+        format="focus-csv",
+        received_at=stamp,
+        received_by=actor,
+        rows_total=0,
+        rows_new=0,
+        rows_revised=0,
+        rows_unchanged=0,
+        rows_duplicate=0,
+        rows_rejected=0,
+        status="loaded",
+    )
     session.add(batch)
     session.flush()
 
@@ -100,27 +119,66 @@ def ingest_file(session: Session, *, raw_store: RawStore, path: Path, provider: 
         heads[key] = (revision, classified.content_hash)
         head = session.get(BillingLineRow, key)
         if head is None:
-            session.add(BillingLineRow(provider=key[0], line_id=key[1], current_revision=revision,
-                                       first_batch_id=batch.id, updated_at=stamp))
+            session.add(
+                BillingLineRow(
+                    provider=key[0],
+                    line_id=key[1],
+                    current_revision=revision,
+                    first_batch_id=batch.id,
+                    updated_at=stamp,
+                )
+            )
         else:
             head.current_revision, head.updated_at = revision, stamp
-        session.add(revision_row(classified.line, revision=revision, batch_id=batch.id,
-                                 source_row=row_number, content_hash=classified.content_hash))
+        session.add(
+            revision_row(
+                classified.line,
+                revision=revision,
+                batch_id=batch.id,
+                source_row=row_number,
+                content_hash=classified.content_hash,
+            )
+        )
     for finding in classification.findings:
-        session.add(FindingRow(kind=finding.kind.value, message=f"{path.name}: {finding.message}",
-                               batch_id=batch.id, line_id=finding.line_id, file_name=path.name,
-                               created_at=stamp))
+        session.add(
+            FindingRow(
+                kind=finding.kind.value,
+                message=f"{path.name}: {finding.message}",
+                batch_id=batch.id,
+                line_id=finding.line_id,
+                file_name=path.name,
+                created_at=stamp,
+            )
+        )
     for error in errors:
-        session.add(FindingRow(kind="bad_row", message=str(error), batch_id=batch.id,
-                               file_name=error.file_name, row_number=error.row_number,
-                               column_name=error.column, created_at=stamp))
+        session.add(
+            FindingRow(
+                kind="bad_row",
+                message=str(error),
+                batch_id=batch.id,
+                file_name=error.file_name,
+                row_number=error.row_number,
+                column_name=error.column,
+                created_at=stamp,
+            )
+        )
     batch.rows_total, batch.rows_new, batch.rows_revised = report.total, report.new, report.revised
     batch.rows_unchanged, batch.rows_duplicate = report.unchanged, report.duplicate
     batch.rows_rejected = report.rejected
     batch.status = "loaded_with_errors" if errors else "loaded"
-    record(session, actor=actor, action="ingest.file", subject=path.name, batch=batch.id,
-           sha256=stored.sha256, new=report.new, revised=report.revised, unchanged=report.unchanged,
-           duplicate=report.duplicate, rejected=report.rejected)
+    record(
+        session,
+        actor=actor,
+        action="ingest.file",
+        subject=path.name,
+        batch=batch.id,
+        sha256=stored.sha256,
+        new=report.new,
+        revised=report.revised,
+        unchanged=report.unchanged,
+        duplicate=report.duplicate,
+        rejected=report.rejected,
+    )
     return report
 
 
@@ -128,13 +186,20 @@ def _current_heads(session: Session, keys: list[tuple[str, str]]) -> dict[tuple[
     """``(provider, line_id) -> (current revision, its content hash)`` for the given keys."""
     heads: dict[tuple[str, str], tuple[int, str]] = {}
     for chunk_start in range(0, len(keys), 500):
-        chunk = keys[chunk_start:chunk_start + 500]
+        chunk = keys[chunk_start : chunk_start + 500]
         query = (
-            select(LineRevisionRow.provider, LineRevisionRow.line_id, LineRevisionRow.revision,
-                   LineRevisionRow.content_hash)
-            .join(BillingLineRow, (BillingLineRow.provider == LineRevisionRow.provider)
-                  & (BillingLineRow.line_id == LineRevisionRow.line_id)
-                  & (BillingLineRow.current_revision == LineRevisionRow.revision))
+            select(
+                LineRevisionRow.provider,
+                LineRevisionRow.line_id,
+                LineRevisionRow.revision,
+                LineRevisionRow.content_hash,
+            )
+            .join(
+                BillingLineRow,
+                (BillingLineRow.provider == LineRevisionRow.provider)
+                & (BillingLineRow.line_id == LineRevisionRow.line_id)
+                & (BillingLineRow.current_revision == LineRevisionRow.revision),
+            )
             .where(tuple_(LineRevisionRow.provider, LineRevisionRow.line_id).in_(chunk))
         )
         for provider, line_id, revision, digest in session.execute(query).all():

@@ -40,14 +40,23 @@ def customer_of(row: CustomerRow) -> Customer:
 def deal_of(row: DealRow) -> Deal:
     """The core deal of a row (``services`` is a JSON list or null)."""
     services = frozenset(json.loads(row.services)) if row.services else None
-    return Deal(row.id, row.partner_id, row.provider, row.account_id, row.agreement_id,
-                row.valid_from, row.valid_to, services)
+    return Deal(
+        row.id,
+        row.partner_id,
+        row.provider,
+        row.account_id,
+        row.agreement_id,
+        row.valid_from,
+        row.valid_to,
+        services,
+    )
 
 
 def agreement_of(row: AgreementRow, versions: Sequence[AgreementVersionRow]) -> Agreement:
     """The core agreement with its versions, oldest number first."""
-    parsed = tuple(version_from_dict(json.loads(v.definition))
-                   for v in sorted(versions, key=lambda v: v.version))
+    parsed = tuple(
+        version_from_dict(json.loads(v.definition)) for v in sorted(versions, key=lambda v: v.version)
+    )
     return Agreement(row.id, row.partner_id, parsed, AgreementMode(row.mode))
 
 
@@ -59,30 +68,65 @@ def fx_rate_of(row: FxRateRow) -> FxRate:
 def line_of(row: LineRevisionRow) -> BillingLine:
     """The core billing line stored in a revision row."""
     return BillingLine(
-        line_id=row.line_id, provider=row.provider, account_id=row.account_id,
-        charge_start=row.charge_start, charge_end=row.charge_end, billing_period=row.billing_period,
-        list_amount=row.list_amount, currency=row.currency, discount_amount=row.discount_amount,
-        voucher_amount=row.voucher_amount, tax_amount=row.tax_amount, service=row.service,
-        service_category=row.service_category, charge_category=ChargeCategory(row.charge_category),
-        billing_mode=BillingMode(row.billing_mode), region=row.region, project=row.project,
-        resource_id=row.resource_id, invoice_id=row.invoice_id, payer_account_id=row.payer_account_id,
-        is_correction=row.is_correction, paid_at=row.paid_at, original_line_id=row.original_line_id,
+        line_id=row.line_id,
+        provider=row.provider,
+        account_id=row.account_id,
+        charge_start=row.charge_start,
+        charge_end=row.charge_end,
+        billing_period=row.billing_period,
+        list_amount=row.list_amount,
+        currency=row.currency,
+        discount_amount=row.discount_amount,
+        voucher_amount=row.voucher_amount,
+        tax_amount=row.tax_amount,
+        service=row.service,
+        service_category=row.service_category,
+        charge_category=ChargeCategory(row.charge_category),
+        billing_mode=BillingMode(row.billing_mode),
+        region=row.region,
+        project=row.project,
+        resource_id=row.resource_id,
+        invoice_id=row.invoice_id,
+        payer_account_id=row.payer_account_id,
+        is_correction=row.is_correction,
+        paid_at=row.paid_at,
+        original_line_id=row.original_line_id,
         extras=MappingProxyType(json.loads(row.extras) if row.extras else {}),
     )
 
 
-def revision_row(line: BillingLine, *, revision: int, batch_id: int, source_row: int,
-                 content_hash: str) -> LineRevisionRow:
+def revision_row(
+    line: BillingLine, *, revision: int, batch_id: int, source_row: int, content_hash: str
+) -> LineRevisionRow:
     """A revision row holding ``line``."""
     return LineRevisionRow(
-        provider=line.provider, line_id=line.line_id, revision=revision, batch_id=batch_id,
-        source_row=source_row, content_hash=content_hash, account_id=line.account_id,
-        charge_start=line.charge_start, charge_end=line.charge_end, billing_period=line.billing_period,
-        list_amount=line.list_amount, currency=line.currency, discount_amount=line.discount_amount,
-        voucher_amount=line.voucher_amount, tax_amount=line.tax_amount, service=line.service,
-        service_category=line.service_category, charge_category=line.charge_category.value,
-        billing_mode=line.billing_mode.value, region=line.region, project=line.project,
-        resource_id=line.resource_id, invoice_id=line.invoice_id, payer_account_id=line.payer_account_id,
-        is_correction=line.is_correction, paid_at=line.paid_at, original_line_id=line.original_line_id,
-        extras=json.dumps(dict(line.extras), sort_keys=True, ensure_ascii=False), ingested_at=now(),
+        provider=line.provider,
+        line_id=line.line_id,
+        revision=revision,
+        batch_id=batch_id,
+        source_row=source_row,
+        content_hash=content_hash,
+        account_id=line.account_id,
+        charge_start=line.charge_start,
+        charge_end=line.charge_end,
+        billing_period=line.billing_period,
+        list_amount=line.list_amount,
+        currency=line.currency,
+        discount_amount=line.discount_amount,
+        voucher_amount=line.voucher_amount,
+        tax_amount=line.tax_amount,
+        service=line.service,
+        service_category=line.service_category,
+        charge_category=line.charge_category.value,
+        billing_mode=line.billing_mode.value,
+        region=line.region,
+        project=line.project,
+        resource_id=line.resource_id,
+        invoice_id=line.invoice_id,
+        payer_account_id=line.payer_account_id,
+        is_correction=line.is_correction,
+        paid_at=line.paid_at,
+        original_line_id=line.original_line_id,
+        extras=json.dumps(dict(line.extras), sort_keys=True, ensure_ascii=False),
+        ingested_at=now(),
     )

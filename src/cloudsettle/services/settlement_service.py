@@ -39,8 +39,9 @@ from cloudsettle.services.errors import BadInput, NotFound, Refused
 
 FINALIZED = ("settled", "paid")
 #: Workspace findings that a person must act on; settle exits 1 while any is open.
-ACTIONABLE = frozenset({FindingKind.MISSING_DEAL, FindingKind.AMBIGUOUS_DEAL,
-                        FindingKind.NO_AGREEMENT_VERSION})
+ACTIONABLE = frozenset(
+    {FindingKind.MISSING_DEAL, FindingKind.AMBIGUOUS_DEAL, FindingKind.NO_AGREEMENT_VERSION}
+)
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,8 @@ class SettleSummary:
     def needs_action(self) -> bool:
         """Whether a statement is held in exception or a line could not be mapped."""
         return any(s.status == "in_exception" for s in self.statements) or any(
-            f.kind in ACTIONABLE for f in self.findings)
+            f.kind in ACTIONABLE for f in self.findings
+        )
 
 
 def check_period(period: str) -> None:
@@ -88,8 +90,9 @@ def settle(session: Session, *, period: str, partner_id: str | None, actor: str)
             _delete_statement(session, s)
     session.flush()
 
-    agreements = [a for a in loaded.book.agreements.values()
-                  if partner_id is None or a.partner_id == partner_id]
+    agreements = [
+        a for a in loaded.book.agreements.values() if partner_id is None or a.partner_id == partner_id
+    ]
     carried: dict[str, Decimal] = {}
     finalized: dict[str, list[FinalizedStatement]] = {}
     adjustments: dict[str, list[ManualAdjustment]] = {}
@@ -101,22 +104,45 @@ def settle(session: Session, *, period: str, partner_id: str | None, actor: str)
         carried[a.id] = _carried_in(session, a.id, start)
         finalized[a.id] = _finalized_before(session, a.id, start)
         adjustments[a.id] = manual_adjustments(session, a.partner_id, a.id, period)
-    result = settle_period(book, period, partner_id=partner_id, carried_in=carried, finalized=finalized,
-                           adjustments=adjustments, skip=finalized_here)
+    result = settle_period(
+        book,
+        period,
+        partner_id=partner_id,
+        carried_in=carried,
+        finalized=finalized,
+        adjustments=adjustments,
+        skip=finalized_here,
+    )
 
     stamp = now()
-    run = RunRow(period=period, partner_id=partner_id, started_at=stamp, started_by=actor,
-                 finished_at=stamp, status="finished", summary=None)
+    run = RunRow(
+        period=period,
+        partner_id=partner_id,
+        started_at=stamp,
+        started_by=actor,
+        finished_at=stamp,
+        status="finished",
+        summary=None,
+    )
     session.add(run)
     session.flush()
     _supersede_findings(session, period, partner_id)
-    rows = [_store_statement(session, run.id, s, loaded.revisions,
-                             prepared_by=actor, stamp=stamp) for s in result.statements]
+    rows = [
+        _store_statement(session, run.id, s, loaded.revisions, prepared_by=actor, stamp=stamp)
+        for s in result.statements
+    ]
     _store_findings(session, run.id, period, result)
     run.summary = json.dumps({"statements": len(rows), "findings": len(result.findings)})
-    record(session, actor=actor, action="settle", subject=period, run=run.id, partner=partner_id,
-           statements=[f"{r.partner_id}/{r.agreement_id}" for r in rows],
-           replaced_preparers=previous_preparer)
+    record(
+        session,
+        actor=actor,
+        action="settle",
+        subject=period,
+        run=run.id,
+        partner=partner_id,
+        statements=[f"{r.partner_id}/{r.agreement_id}" for r in rows],
+        replaced_preparers=previous_preparer,
+    )
     skipped = tuple(sorted(finalized_here))
     return SettleSummary(run.id, tuple(rows), result.findings, skipped)
 
@@ -134,18 +160,28 @@ def approve(session: Session, *, period: str, partner_id: str | None, actor: str
         if s.status == "in_exception":
             problems.append(f"{s.partner_id}/{s.agreement_id}: held in exception; resolve its findings first")
         elif s.prepared_by == actor:
-            problems.append(f"{s.partner_id}/{s.agreement_id}: {actor} settled it; four eyes need another approver")
+            problems.append(
+                f"{s.partner_id}/{s.agreement_id}: {actor} settled it; four eyes need another approver"
+            )
         elif actor in adjusters:
-            problems.append(f"{s.partner_id}/{s.agreement_id}: {actor} added a manual adjustment to it; "
-                            "four eyes need another approver")
+            problems.append(
+                f"{s.partner_id}/{s.agreement_id}: {actor} added a manual adjustment to it; "
+                "four eyes need another approver"
+            )
     if problems:
         raise Refused("approval refused:\n" + "\n".join(problems))
     stamp = now()
     for s in statements:
         if s.status == "calculated":
             s.status, s.approved_by, s.approved_at = "approved", actor, stamp
-    record(session, actor=actor, action="approve", subject=period, partner=partner_id,
-           statements=[s.id for s in statements])
+    record(
+        session,
+        actor=actor,
+        action="approve",
+        subject=period,
+        partner=partner_id,
+        statements=[s.id for s in statements],
+    )
     return statements
 
 
@@ -162,15 +198,29 @@ def finalize(session: Session, *, period: str, partner_id: str | None, actor: st
     stamp = now()
     for s in statements:
         s.status, s.finalized_by, s.finalized_at = "settled", actor, stamp
-    record(session, actor=actor, action="finalize", subject=period, partner=partner_id,
-           statements=[s.id for s in statements],
-           payable={f"{s.partner_id}/{s.agreement_id}": format_money(s.payable, s.currency)
-                    for s in statements})
+    record(
+        session,
+        actor=actor,
+        action="finalize",
+        subject=period,
+        partner=partner_id,
+        statements=[s.id for s in statements],
+        payable={f"{s.partner_id}/{s.agreement_id}": format_money(s.payable, s.currency) for s in statements},
+    )
     return statements
 
 
-def adjust(session: Session, *, period: str, partner_id: str, agreement_id: str | None, amount: Decimal,
-           reason: str, evidence: str | None, actor: str) -> ManualAdjustmentRow:
+def adjust(
+    session: Session,
+    *,
+    period: str,
+    partner_id: str,
+    agreement_id: str | None,
+    amount: Decimal,
+    reason: str,
+    evidence: str | None,
+    actor: str,
+) -> ManualAdjustmentRow:
     """Add a manual adjustment and recompute the statement, which goes back to ``calculated``."""
     check_period(period)
     check_partner(session, partner_id)
@@ -180,12 +230,26 @@ def adjust(session: Session, *, period: str, partner_id: str, agreement_id: str 
         raise Refused(f"{partner_id}/{agreement} {period} is finalized; a correction goes to a later period")
     if not reason.strip():
         raise BadInput("an adjustment needs a reason")
-    row = ManualAdjustmentRow(partner_id=partner_id, agreement_id=agreement, period=period, amount=amount,
-                              reason=reason, evidence=evidence, created_by=actor, created_at=now())
+    row = ManualAdjustmentRow(
+        partner_id=partner_id,
+        agreement_id=agreement,
+        period=period,
+        amount=amount,
+        reason=reason,
+        evidence=evidence,
+        created_by=actor,
+        created_at=now(),
+    )
     session.add(row)
     session.flush()
-    record(session, actor=actor, action="adjust", subject=f"{partner_id}/{agreement}/{period}",
-           amount=str(amount), reason=reason)
+    record(
+        session,
+        actor=actor,
+        action="adjust",
+        subject=f"{partner_id}/{agreement}/{period}",
+        amount=str(amount),
+        reason=reason,
+    )
     if existing:
         preparer = existing[0].prepared_by
         summary = settle(session, period=period, partner_id=partner_id, actor=preparer)
@@ -201,23 +265,34 @@ def resolve_agreement(session: Session, partner_id: str, agreement_id: str | Non
             raise BadInput(f"partner {partner_id} has no agreement {agreement_id!r}")
         return agreement_id
     if len(ids) != 1:
-        raise BadInput(f"partner {partner_id} has {len(ids)} agreements ({', '.join(sorted(ids))}): "
-                       "name one with --agreement")
+        raise BadInput(
+            f"partner {partner_id} has {len(ids)} agreements ({', '.join(sorted(ids))}): "
+            "name one with --agreement"
+        )
     return ids[0]
 
 
-def manual_adjustments(session: Session, partner_id: str, agreement_id: str,
-                       period: str) -> list[ManualAdjustment]:
+def manual_adjustments(
+    session: Session, partner_id: str, agreement_id: str, period: str
+) -> list[ManualAdjustment]:
     """The manual adjustments of one statement key, oldest first."""
-    rows = session.scalars(select(ManualAdjustmentRow).where(
-        ManualAdjustmentRow.partner_id == partner_id, ManualAdjustmentRow.agreement_id == agreement_id,
-        ManualAdjustmentRow.period == period).order_by(ManualAdjustmentRow.id))
-    return [ManualAdjustment(str(r.id), r.amount, r.reason, r.created_by, r.created_at, r.evidence)
-            for r in rows]
+    rows = session.scalars(
+        select(ManualAdjustmentRow)
+        .where(
+            ManualAdjustmentRow.partner_id == partner_id,
+            ManualAdjustmentRow.agreement_id == agreement_id,
+            ManualAdjustmentRow.period == period,
+        )
+        .order_by(ManualAdjustmentRow.id)
+    )
+    return [
+        ManualAdjustment(str(r.id), r.amount, r.reason, r.created_by, r.created_at, r.evidence) for r in rows
+    ]
 
 
-def _statements(session: Session, period: str, partner_id: str | None,
-                agreement_id: str | None = None) -> list[StatementRow]:
+def _statements(
+    session: Session, period: str, partner_id: str | None, agreement_id: str | None = None
+) -> list[StatementRow]:
     query = select(StatementRow).where(StatementRow.period == period)
     if partner_id is not None:
         query = query.where(StatementRow.partner_id == partner_id)
@@ -234,67 +309,127 @@ def _delete_statement(session: Session, s: StatementRow) -> None:
 
 def _carried_in(session: Session, agreement_id: str, before: object) -> Decimal:
     """``carried_out`` of the latest finalized statement before this period (step 11)."""
-    row = session.scalars(select(StatementRow).where(
-        StatementRow.agreement_id == agreement_id, StatementRow.status.in_(FINALIZED),
-        StatementRow.period_start < before).order_by(StatementRow.period_start.desc()).limit(1)).first()
+    row = session.scalars(
+        select(StatementRow)
+        .where(
+            StatementRow.agreement_id == agreement_id,
+            StatementRow.status.in_(FINALIZED),
+            StatementRow.period_start < before,
+        )
+        .order_by(StatementRow.period_start.desc())
+        .limit(1)
+    ).first()
     return row.carried_out if row else ZERO
 
 
 def _finalized_before(session: Session, agreement_id: str, before: object) -> list[FinalizedStatement]:
     """Finalized statements of earlier periods, with what later finalized statements
     already adjusted for each (step 9)."""
-    rows = list(session.scalars(select(StatementRow).where(
-        StatementRow.agreement_id == agreement_id, StatementRow.status.in_(FINALIZED),
-        StatementRow.period_start < before).order_by(StatementRow.period_start)))
+    rows = list(
+        session.scalars(
+            select(StatementRow)
+            .where(
+                StatementRow.agreement_id == agreement_id,
+                StatementRow.status.in_(FINALIZED),
+                StatementRow.period_start < before,
+            )
+            .order_by(StatementRow.period_start)
+        )
+    )
     adjusted: dict[str, Decimal] = defaultdict(lambda: ZERO)
     ids = [r.id for r in rows]
     if ids:
-        for ppa in session.scalars(select(PriorPeriodAdjustmentRow).where(
-                PriorPeriodAdjustmentRow.statement_id.in_(ids))):
+        for ppa in session.scalars(
+            select(PriorPeriodAdjustmentRow).where(PriorPeriodAdjustmentRow.statement_id.in_(ids))
+        ):
             adjusted[ppa.corrects_period] += ppa.amount
     return [FinalizedStatement(r.period, r.agreement_version, r.earned, adjusted[r.period]) for r in rows]
 
 
-def _store_statement(session: Session, run_id: int, s: Statement, revisions: dict[tuple[str, str], int],
-                     *, prepared_by: str, stamp: object) -> StatementRow:
+def _store_statement(
+    session: Session,
+    run_id: int,
+    s: Statement,
+    revisions: dict[tuple[str, str], int],
+    *,
+    prepared_by: str,
+    stamp: object,
+) -> StatementRow:
     c = s.components
     agreement = session.get(AgreementRow, s.agreement_id)
     row = StatementRow(
-        run_id=run_id, partner_id=s.partner_id, agreement_id=s.agreement_id, period=s.period.name,
-        period_start=s.period.start, period_end=s.period.end, cycle=s.period.cycle.value,
-        agreement_version=s.version.version, currency=s.currency,
+        run_id=run_id,
+        partner_id=s.partner_id,
+        agreement_id=s.agreement_id,
+        period=s.period.name,
+        period_start=s.period.start,
+        period_end=s.period.end,
+        cycle=s.period.cycle.value,
+        agreement_version=s.version.version,
+        currency=s.currency,
         status="in_exception" if s.blocked else "calculated",
         mode=agreement.mode if agreement else "live",
         **{name: getattr(c, name) for name in COMPONENT_NAMES},
-        earned=c.earned, base_total=s.base_total, billed_total=s.billed_total,
+        earned=c.earned,
+        base_total=s.base_total,
+        billed_total=s.billed_total,
         unrounded=json.dumps({k: str(v) for k, v in s.unrounded.items()}, sort_keys=True),
-        prepared_by=prepared_by, prepared_at=stamp,
+        prepared_by=prepared_by,
+        prepared_at=stamp,
     )
     session.add(row)
     session.flush()
     for seq, sl in enumerate(s.lines, start=1):
         key = (sl.line.provider, sl.line.line_id)
-        session.add(StatementLineRow(
-            statement_id=row.id, seq=seq, provider=sl.line.provider, line_id=sl.line.line_id,
-            revision=revisions.get(key, 0), role=sl.role.value, fraction=sl.fraction, deal_id=sl.deal_id,
-            base=sl.base, fx_rate=sl.fx_rate, rule_id=sl.rule_id, rate=sl.rate, amount=sl.amount,
-            shown=sl.shown, tier_uplift=sl.tier_uplift, tier_uplift_shown=sl.tier_uplift_shown,
-            reasons=",".join(r.value for r in sl.reasons), original_line_id=sl.original_line_id))
+        session.add(
+            StatementLineRow(
+                statement_id=row.id,
+                seq=seq,
+                provider=sl.line.provider,
+                line_id=sl.line.line_id,
+                revision=revisions.get(key, 0),
+                role=sl.role.value,
+                fraction=sl.fraction,
+                deal_id=sl.deal_id,
+                base=sl.base,
+                fx_rate=sl.fx_rate,
+                rule_id=sl.rule_id,
+                rate=sl.rate,
+                amount=sl.amount,
+                shown=sl.shown,
+                tier_uplift=sl.tier_uplift,
+                tier_uplift_shown=sl.tier_uplift_shown,
+                reasons=",".join(r.value for r in sl.reasons),
+                original_line_id=sl.original_line_id,
+            )
+        )
     for ppa in s.prior_period_adjustments:
-        corrected = session.scalars(select(StatementRow).where(
-            StatementRow.agreement_id == s.agreement_id, StatementRow.period == ppa.corrects_period,
-            StatementRow.status.in_(FINALIZED))).one()
-        session.add(PriorPeriodAdjustmentRow(
-            statement_id=row.id, corrects_period=ppa.corrects_period, corrects_statement_id=corrected.id,
-            earned_finalized=ppa.earned_finalized, earned_recomputed=ppa.earned_recomputed,
-            already_adjusted=ppa.already_adjusted, amount=ppa.amount))
+        corrected = session.scalars(
+            select(StatementRow).where(
+                StatementRow.agreement_id == s.agreement_id,
+                StatementRow.period == ppa.corrects_period,
+                StatementRow.status.in_(FINALIZED),
+            )
+        ).one()
+        session.add(
+            PriorPeriodAdjustmentRow(
+                statement_id=row.id,
+                corrects_period=ppa.corrects_period,
+                corrects_statement_id=corrected.id,
+                earned_finalized=ppa.earned_finalized,
+                earned_recomputed=ppa.earned_recomputed,
+                already_adjusted=ppa.already_adjusted,
+                amount=ppa.amount,
+            )
+        )
     return row
 
 
 def _supersede_findings(session: Session, period: str, partner_id: str | None) -> None:
     """Findings of earlier runs of this period are replaced by this run's."""
-    query = select(FindingRow).where(FindingRow.period == period, FindingRow.run_id.is_not(None),
-                                     FindingRow.status == "open")
+    query = select(FindingRow).where(
+        FindingRow.period == period, FindingRow.run_id.is_not(None), FindingRow.status == "open"
+    )
     if partner_id is not None:
         query = query.where(FindingRow.partner_id == partner_id)
     for f in session.scalars(query):
@@ -304,12 +439,22 @@ def _supersede_findings(session: Session, period: str, partner_id: str | None) -
 def _store_findings(session: Session, run_id: int, period: str, result: RunResult) -> None:
     stamp = now()
     for f in result.findings:
-        session.add(FindingRow(kind=f.kind.value, message=f.message, run_id=run_id, line_id=f.line_id,
-                               partner_id=f.partner_id, agreement_id=f.agreement_id, period=period,
-                               created_at=stamp))
+        session.add(
+            FindingRow(
+                kind=f.kind.value,
+                message=f.message,
+                run_id=run_id,
+                line_id=f.line_id,
+                partner_id=f.partner_id,
+                agreement_id=f.agreement_id,
+                period=period,
+                created_at=stamp,
+            )
+        )
 
 
-def statement_rows(session: Session, *, period: str, partner_id: str,
-                   agreement_id: str | None) -> Sequence[StatementRow]:
+def statement_rows(
+    session: Session, *, period: str, partner_id: str, agreement_id: str | None
+) -> Sequence[StatementRow]:
     """The stored statements of a partner for a period (optionally one agreement)."""
     return _statements(session, period, partner_id, agreement_id)

@@ -1,0 +1,165 @@
+"""The command-line contract of spec/config.md: workspace, actor, exit codes, error text."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cloudsettle.cli.main import app
+
+CASE = Path(__file__).parents[1] / "golden" / "cases" / "01-worked-example"
+
+
+class Cli:
+    """Runs ``cloudsettle`` on one workspace and database."""
+
+    def __init__(self, workspace: Path, database_url: str) -> None:
+        self.workspace = workspace
+        self.env = {"CLOUDSETTLE_DATABASE_URL": database_url, "CLOUDSETTLE_USER": "alice"}
+
+    def __call__(self, *args: str, user: str | None = None):  # noqa: ANN204 - click's Result
+        extra = ["--user", user] if user else []
+        return CliRunner().invoke(app, [*args, *extra, "--workspace", str(self.workspace)], env=self.env)
+
+
+@pytest.fixture
+def cli(tmp_path: Path, database_url: str) -> Cli:
+    return Cli(tmp_path / "ws", database_url)
+
+
+@pytest.fixture
+def loaded(cli: Cli) -> Cli:
+    assert cli("config", "load", str(CASE / "config.yaml")).exit_code == 0
+    assert cli("ingest", str(CASE / "lines-2026-09.csv"), str(CASE / "lines-2026-10.csv")).exit_code == 0
+    return cli
+
+
+def test_init_is_idempotent(cli: Cli) -> None:
+    first, second = cli("init"), cli("init")
+    assert first.exit_code == second.exit_code == 0
+    assert "workspace ready" in second.stdout
+
+
+def test_workspace_from_environment(tmp_path: Path, database_url: str) -> None:
+    env = {"CLOUDSETTLE_WORKSPACE": str(tmp_path / "from-env"), "CLOUDSETTLE_DATABASE_URL": database_url}
+    result = CliRunner().invoke(app, ["init"], env=env)
+    assert result.exit_code == 0
+    assert (tmp_path / "from-env" / "raw").is_dir()
+
+
+def test_config_load_twice_changes_nothing(cli: Cli) -> None:
+    cli("config", "load", str(CASE / "config.yaml"))
+    again = cli("config", "load", str(CASE / "config.yaml"))
+    assert again.exit_code == 0
+    rows = [[c.strip() for c in line.strip("│ ").split("│")] for line in again.stdout.splitlines()
+            if line.startswith("│")]
+    assert [r[0] for r in rows] == ["partners", "customers", "deals", "agreements", "versions", "fx_rates"]
+    assert all(r[1] == "0" and r[2] == "0" for r in rows), rows
+    assert rows[0][3] == "1"  # the partner is there, unchanged
+
+
+def test_bad_config_is_refused_whole_with_the_key_path(cli: Cli, tmp_path: Path) -> None:
+    text = (CASE / "config.yaml").read_text(encoding="utf-8").replace('rate: "0.08"', "rate: 1e-1", 1)
+    assert "1e-1" in text
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text, encoding="utf-8")
+    result = cli("config", "load", str(bad))
+    assert result.exit_code == 2
+    assert "agreements[0].versions[0].rules[0].rate" in result.stderr
+    assert cli("statement", "--period", "2026-10", "--partner", "P-ACME").exit_code == 2  # nothing loaded
+
+
+def test_ingest_reports_counts_and_is_idempotent(loaded: Cli) -> None:
+    again = loaded("ingest", str(CASE / "lines-2026-10.csv"))
+    assert again.exit_code == 0
+    row = next(line for line in again.stdout.splitlines() if "lines-2026-10.csv" in line)
+    cells = [c.strip() for c in row.strip("│ ").split("│")]
+    assert cells[1:] == ["0", "0", "3", "0", "0"]  # new, revised, unchanged, duplicate, rejected
+
+
+def test_ingest_bad_row_names_file_row_and_column(loaded: Cli, tmp_path: Path) -> None:
+    lines = (CASE / "lines-2026-10.csv").read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    cells = lines[1].split(",")
+    cells[header.index("BilledCost")] = "12x"
+    cells[header.index("x_LineId")] = "BAD-1"
+    bad = tmp_path / "bad-row.csv"
+    bad.write_text("\n".join([lines[0], ",".join(cells), *lines[2:]]) + "\n", encoding="utf-8")
+    result = loaded("ingest", str(bad))
+    assert result.exit_code == 1
+    assert "bad-row.csv row 2, column BilledCost" in result.stderr
+    findings = json.loads(loaded("findings", "--format", "json").stdout)
+    assert any(f["kind"] == "bad_row" and f["row"] == 2 and f["column"] == "BilledCost" for f in findings)
+
+
+def test_ingest_unknown_format_is_refused_with_headers(cli: Cli, tmp_path: Path) -> None:
+    odd = tmp_path / "odd.csv"
+    odd.write_text("a,b,c\n1,2,3\n", encoding="utf-8")
+    result = cli("ingest", str(odd))
+    assert result.exit_code == 2
+    assert "odd.csv" in result.stderr
+    assert "BilledCost" in result.stderr  # names what it expected
+
+
+def test_bad_period_and_unknown_partner_are_bad_usage(loaded: Cli) -> None:
+    assert loaded("settle", "--period", "2026-13").exit_code == 2
+    assert loaded("settle", "--period", "October").exit_code == 2
+    assert loaded("settle", "--period", "2026-10", "--partner", "P-NOBODY").exit_code == 2
+
+
+def test_four_eyes_and_finalize_lock(loaded: Cli) -> None:
+    assert loaded("settle", "--period", "2026-09", user="alice").exit_code == 0
+    refused = loaded("approve", "--period", "2026-09", user="alice")
+    assert refused.exit_code == 1
+    assert "four eyes" in refused.stderr
+    assert loaded("finalize", "--period", "2026-09", user="bob").exit_code == 1  # not approved yet
+    assert loaded("approve", "--period", "2026-09", user="bob").exit_code == 0
+    assert loaded("finalize", "--period", "2026-09", user="bob").exit_code == 0
+    before = loaded("statement", "--period", "2026-09", "--partner", "P-ACME").stdout
+    assert loaded("settle", "--period", "2026-09", user="alice").exit_code == 0
+    assert loaded("statement", "--period", "2026-09", "--partner", "P-ACME").stdout == before
+    adjust = loaded("adjust", "--period", "2026-09", "--partner", "P-ACME", "--amount", "5.00", "--reason", "late")
+    assert adjust.exit_code == 1
+    assert "finalized" in adjust.stderr
+
+
+def test_statement_json_and_output_file(loaded: Cli, tmp_path: Path) -> None:
+    for period in ("2026-09", "2026-10"):
+        loaded("settle", "--period", period, user="alice")
+        loaded("approve", "--period", period, user="bob")
+        loaded("finalize", "--period", period, user="bob")
+    target = tmp_path / "acme.json"
+    result = loaded("statement", "--period", "2026-10", "--partner", "P-ACME", "--output", str(target))
+    assert result.exit_code == 0
+    doc = json.loads(target.read_text(encoding="utf-8"))
+    assert doc["components"]["payable"] == "8514.00"
+    assert doc["status"] == "settled"
+    assert doc["finalized_by"] == "bob"
+    assert loaded("statement", "--period", "2026-08", "--partner", "P-ACME").exit_code == 1
+    assert loaded("statement", "--period", "2026-10", "--partner", "P-ACME", "--format", "docx").exit_code == 2
+
+
+def test_explain_walks_back_to_source(loaded: Cli) -> None:
+    loaded("settle", "--period", "2026-10", user="alice")
+    doc = json.loads(loaded("statement", "--period", "2026-10", "--partner", "P-ACME").stdout)
+    claw = next(ln for ln in doc["lines"] if ln["role"] == "clawback")
+    whole = loaded("explain", "--period", "2026-10", "--partner", "P-ACME")
+    assert whole.exit_code == 0
+    assert "payable" in whole.stdout and "8514.00" in whole.stdout
+    one = loaded("explain", "--period", "2026-10", "--partner", "P-ACME", "--line", claw["line_id"])
+    assert one.exit_code == 0
+    assert "lines-2026-10.csv row" in one.stdout
+    assert "version 1" in one.stdout
+    assert f"original line: {claw['original_line_id']}" in one.stdout
+    assert loaded("explain", "--period", "2026-10", "--partner", "P-ACME", "--line", "nope").exit_code == 1
+
+
+def test_user_defaults_to_environment(loaded: Cli, tmp_path: Path) -> None:
+    shutil.copy(CASE / "config.yaml", tmp_path / "c.yaml")
+    loaded("settle", "--period", "2026-10")  # CLOUDSETTLE_USER=alice
+    doc = json.loads(loaded("statement", "--period", "2026-10", "--partner", "P-ACME").stdout)
+    assert doc["prepared_by"] == "alice"
