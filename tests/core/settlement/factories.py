@@ -9,9 +9,12 @@ from typing import Any
 from cloudsettle.core.agreements import Agreement, AgreementVersion, Rule
 from cloudsettle.core.fx import FxRate, FxTable
 from cloudsettle.core.lines import BillingLine
-from cloudsettle.core.money import D
+from cloudsettle.core.money import ZERO, D
 from cloudsettle.core.parties import Deal, Partner, Verification
+from cloudsettle.core.periods import parse_period
 from cloudsettle.core.settlement.book import Book, MappedBook
+from cloudsettle.core.settlement.model import Statement
+from cloudsettle.core.settlement.statement import settle_statement
 
 
 def at(text: str) -> datetime:
@@ -51,7 +54,7 @@ def version(*rules: Rule, number: int = 1, effective: str = "2026-01-01", curren
 def book(lines: list[BillingLine], versions: list[AgreementVersion], *,
          partner: str = "P-ACME", agreement: str = "acme", account: str = "100",
          deals: list[Deal] | None = None, extra_agreements: list[Agreement] | None = None,
-         fx: list[FxRate] | None = None, minimum_payout: Decimal = D(0),
+         fx: list[FxRate] | None = None, minimum_payout: Decimal = ZERO,
          verification: Verification = Verification.VERIFIED) -> MappedBook:
     """A mapped book with one partner, one agreement and one open-ended deal by default."""
     agreements = {agreement: Agreement(agreement, partner, tuple(versions))}
@@ -64,3 +67,19 @@ def book(lines: list[BillingLine], versions: list[AgreementVersion], *,
         Deal("D-1", partner, "tencent", account, agreement, date(2026, 1, 1))]
     return MappedBook(Book(partners=partners, agreements=agreements, deals=deal_list, lines=lines,
                            fx=FxTable(fx or [])))
+
+
+def settle(lines: list[BillingLine], versions: list[AgreementVersion], period: str = "2026-10",
+           **kw: Any) -> Statement:
+    """The statement of the default agreement ``acme`` for ``period``; it must exist."""
+    mapped = book(lines, versions, **kw)
+    agreement = mapped.agreement("acme")
+    chosen = parse_period(period, anchor=agreement.reference_version.cycle_anchor)
+    result = settle_statement(mapped, agreement_id="acme", period=chosen)
+    assert result is not None, f"no statement for {period}"
+    return result
+
+
+def shown_by_line(statement: Statement) -> dict[tuple[str, str], Decimal]:
+    """``(line_id, role) -> shown amount`` of a statement's commission and clawback lines."""
+    return {(sl.line.line_id, sl.role.value): sl.shown for sl in statement.lines}
