@@ -63,7 +63,7 @@ def explain_lines(session: Session, doc: dict[str, Any], *, line_id: str | None)
         rows.append(
             f"    {ln['line_id']:<28} {ln['role']:<10} base {ln['base']:>14} × rate {ln['rate']:<8} "
             f"rule {ln['rule'] or '-':<12} fx {ln['fx_rate'] or '-':<10} = {amount:>12}  "
-            f"{','.join(ln['reasons'])}"
+            f"uplift {ln['tier_uplift']:>10}  {','.join(ln['reasons'])}"
         )
     for e in doc["exceptions"]:
         rows.append(f"  exception {e['kind']}: {e['message']}")
