@@ -163,3 +163,12 @@ def test_user_defaults_to_environment(loaded: Cli, tmp_path: Path) -> None:
     loaded("settle", "--period", "2026-10")  # CLOUDSETTLE_USER=alice
     doc = json.loads(loaded("statement", "--period", "2026-10", "--partner", "P-ACME").stdout)
     assert doc["prepared_by"] == "alice"
+
+
+def test_adjustment_amount_must_fit_the_currency(loaded: Cli) -> None:
+    loaded("settle", "--period", "2026-10", user="alice")
+    result = loaded("adjust", "--period", "2026-10", "--partner", "P-ACME", "--amount", "1.005", "--reason", "x")
+    assert result.exit_code == 2
+    assert "CNY amounts have 2 decimals" in result.stderr
+    assert loaded("adjust", "--period", "2026-10", "--partner", "P-ACME", "--amount", "abc",
+                  "--reason", "x").exit_code == 2

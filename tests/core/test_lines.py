@@ -34,7 +34,7 @@ def test_amounts_must_be_decimal() -> None:
 
 def test_times_must_be_aware_and_ordered() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
-        replace(line("L", "1"), charge_start=datetime(2026, 10, 1))  # noqa: DTZ001
+        replace(line("L", "1"), charge_start=datetime(2026, 10, 1))
     with pytest.raises(ValueError, match="before charge_start"):
         line("L", "1", start="2026-10-03", end="2026-10-02")
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from cloudsettle.core.money import D as D_
 from cloudsettle.core.money import (
     Money,
     RoundingMode,
@@ -16,7 +17,6 @@ from cloudsettle.core.money import (
     quantum,
     round_money,
 )
-from cloudsettle.core.money import D as D_
 
 
 def D(text: str) -> Decimal:  # noqa: N802 - mirrors the production name

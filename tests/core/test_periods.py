@@ -134,7 +134,7 @@ def test_local_date_across_new_york_dst() -> None:
 
 def test_local_date_refuses_naive() -> None:
     with pytest.raises(ValueError, match="naive"):
-        local_date(datetime(2026, 10, 1), "UTC")  # noqa: DTZ001 - the point of the test
+        local_date(datetime(2026, 10, 1), "UTC")
 
 
 def test_local_midnight() -> None:

@@ -222,6 +222,7 @@ class Line:
     original: str = ""
     product_key: str = ""
     day: int = 0
+    customer_account: str = ""
 
     def row(self) -> list[str]:
         """The CSV cells in :data:`HEADER` order."""
@@ -234,8 +235,6 @@ class Line:
             self.start, self.end, _stamp(self.month), _stamp(month_end), "", cents(self.list_cents),
             cents(self.billed_cents), cents(self.voucher_cents), cents(self.tax_cents), "CNY", self.original,
         ]
-
-    customer_account: str = ""
 
 
 def cents(value: int) -> str:

@@ -18,13 +18,14 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from cloudsettle.core.findings import Finding, FindingKind
-from cloudsettle.core.money import ZERO, format_money
+from cloudsettle.core.money import ZERO, format_money, minor_unit, quantum
 from cloudsettle.core.periods import parse_period
 from cloudsettle.core.settlement.book import MappedBook
 from cloudsettle.core.settlement.model import COMPONENT_NAMES, ManualAdjustment, Statement
 from cloudsettle.core.settlement.run import FinalizedStatement, RunResult, applies, settle_period
 from cloudsettle.db.models import (
     AgreementRow,
+    AgreementVersionRow,
     FindingRow,
     ManualAdjustmentRow,
     PartnerRow,
@@ -230,6 +231,10 @@ def adjust(
         raise Refused(f"{partner_id}/{agreement} {period} is finalized; a correction goes to a later period")
     if not reason.strip():
         raise BadInput("an adjustment needs a reason")
+    currency = session.scalars(select(AgreementVersionRow.currency).where(
+        AgreementVersionRow.agreement_id == agreement).order_by(AgreementVersionRow.version.desc())).first()
+    if currency is not None and amount != amount.quantize(quantum(currency)):
+        raise BadInput(f"--amount {amount}: {currency} amounts have {minor_unit(currency)} decimals")
     row = ManualAdjustmentRow(
         partner_id=partner_id,
         agreement_id=agreement,
