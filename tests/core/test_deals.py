@@ -37,7 +37,8 @@ def test_adjacent_deals_hand_over_on_valid_to() -> None:
     index = DealIndex([deal("D1", "2026-01-01", "2026-10-15"), deal("D2", "2026-10-15")], UTC_AG)
     assert index.resolve(line("L", "1", start="2026-10-14T23:59"))[0][0].deal.id == "D1"  # type: ignore[union-attr]
     parts, findings = index.resolve(line("L", "1", start="2026-10-15"))
-    assert parts[0].deal is not None and parts[0].deal.id == "D2"
+    assert parts[0].deal is not None
+    assert parts[0].deal.id == "D2"
     assert findings == []
 
 
@@ -55,7 +56,8 @@ def test_services_scope() -> None:
     assert index.resolve(line("L1", "1", service="CVM"))[0][0].deal.id == "CVM"  # type: ignore[union-attr]
     assert index.resolve(line("L2", "1", service="CDN"))[0][0].deal.id == "COS"  # type: ignore[union-attr]
     parts, findings = index.resolve(line("L3", "1", service="TKE"))
-    assert parts[0].deal is None and [f.kind for f in findings] == [FindingKind.MISSING_DEAL]
+    assert parts[0].deal is None
+    assert [f.kind for f in findings] == [FindingKind.MISSING_DEAL]
 
 
 def test_two_deals_at_once_are_ambiguous_and_pay_nobody() -> None:
@@ -82,7 +84,8 @@ def test_proration_splits_at_deal_boundary_exactly() -> None:
     # 4 days, 1 under A, 3 under B.
     parts, findings = index.resolve(line("L", "4", start="2026-10-01", end="2026-10-05"))
     assert findings == []
-    assert [(p.deal.id if p.deal else None, p.fraction) for p in parts] == [("A", D("0.25")), ("B", D("0.75"))]
+    assert [(p.deal.id if p.deal else None, p.fraction) for p in parts] == [
+        ("A", D("0.25")), ("B", D("0.75"))]
     assert parts[0].end == parts[1].start == datetime(2026, 10, 2, tzinfo=UTC)
     assert sum(p.fraction for p in parts) == 1
 

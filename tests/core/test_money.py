@@ -17,6 +17,7 @@ from cloudsettle.core.money import (
     quantum,
     round_money,
 )
+from tests.core.settlement.factories import line, rule, settle, version
 
 
 def D(text: str) -> Decimal:  # noqa: N802 - mirrors the production name
@@ -173,3 +174,36 @@ def test_allocate_refuses_totals_out_of_range(total: str) -> None:
     # floors give 1.00: between 0 and 2 more units (one per part) can be allocated, no other.
     with pytest.raises(ValueError, match="cannot be allocated"):
         allocate_largest_remainder([D("0.50"), D("0.50")], D(total), "CNY")
+
+
+# Negative zero: found by the property tests. ``Decimal('-0.001')`` rounded to cents is
+# ``Decimal('-0.00')``, which a statement printed as "-0.00" (and SQLite stores as text).
+
+
+@pytest.mark.parametrize("mode", list(RoundingMode))
+def test_round_money_never_returns_negative_zero(mode: RoundingMode) -> None:
+    for amount in ("-0.001", "-0.0049", "-0", "-0.000"):
+        result = round_money(D(amount), "CNY", mode)
+        if result == 0:
+            assert str(result) == "0.00", (amount, mode)
+    assert str(round_money(D_("-0.4"), "JPY", RoundingMode.HALF_UP)) == "0"
+
+
+def test_format_money_never_prints_negative_zero() -> None:
+    assert format_money(D_("-0.00"), "CNY") == "0.00"
+    assert format_money(D_("-0.001"), "CNY") == "0.00"
+    assert format_money(D_("-0"), "JPY") == "0"
+    assert format_money(D_("-0.01"), "CNY") == "-0.01"
+
+
+def test_a_statement_component_rounding_to_zero_prints_as_zero() -> None:
+    s = settle([line("L", "-0.01")], [version(rule("all", "0.1"))])
+    assert s.components.commission == 0
+    assert format_money(s.components.commission, "CNY") == "0.00"
+    assert str(s.components.commission) == "0.00"
+    assert [format_money(sl.shown, "CNY") for sl in s.lines] == ["0.00"]
+
+
+def test_allocation_of_negative_zero_parts_prints_as_zero() -> None:
+    shares = allocate_largest_remainder([D_("-0.0000")], D_("0.00"), "CNY")
+    assert [format_money(x, "CNY") for x in shares] == ["0.00"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -79,3 +80,22 @@ def test_unknown_shape_is_refused_whole(session_factory: sessionmaker[Session], 
         _ingest(session_factory, RawStore(tmp_path / "raw"), path)
     with session_factory() as session:
         assert session.scalar(select(func.count()).select_from(IngestBatchRow)) == 0
+
+
+def test_an_old_file_read_again_does_not_undo_a_restatement(
+    session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    raw = RawStore(tmp_path / "raw")
+    _ingest(session_factory, raw, CASE / "lines-2026-09.csv")
+    restated = _ingest(session_factory, raw, CASE / "revision-2026-09.csv")
+    again = _ingest(session_factory, raw, CASE / "lines-2026-09.csv")
+    assert restated.revised == 1  # PR-1: 1000.00 -> 1500.00
+    assert (again.new, again.revised, again.unchanged) == (0, 0, 2)
+    with session_factory() as session:
+        currents = {h.line_id: h.current_revision for h in session.scalars(select(BillingLineRow))}
+        pr1 = session.scalars(select(LineRevisionRow).where(LineRevisionRow.line_id == "PR-1",
+                                                            LineRevisionRow.revision == 2)).one()
+        revisions = session.scalar(select(func.count()).select_from(LineRevisionRow))
+    assert currents == {"PR-1": 2, "PR-2": 1}  # the restatement still wins
+    assert pr1.list_amount == Decimal("1500.00")
+    assert revisions == 3

@@ -78,14 +78,23 @@ def quantum(currency: str) -> Decimal:
     return Decimal(1).scaleb(-minor_unit(currency))
 
 
+def _unsigned_zero(amount: Decimal) -> Decimal:
+    """``-0.00`` is zero: drop the sign Decimal keeps on a rounded-away negative."""
+    return amount.copy_abs() if amount.is_zero() else amount
+
+
 def round_money(amount: Decimal, currency: str, mode: RoundingMode = RoundingMode.HALF_UP) -> Decimal:
-    """Round ``amount`` to ``currency``'s minor unit with the spec's ``mode`` (step 10)."""
-    return amount.quantize(quantum(currency), rounding=_DECIMAL_ROUNDING[mode], context=EXACT)
+    """Round ``amount`` to ``currency``'s minor unit with the spec's ``mode`` (step 10).
+
+    ``-0.001`` rounds to ``0.00``, never ``-0.00``.
+    """
+    return _unsigned_zero(amount.quantize(quantum(currency), rounding=_DECIMAL_ROUNDING[mode], context=EXACT))
 
 
 def format_money(amount: Decimal, currency: str) -> str:
-    """The JSON form of an amount: exactly the currency's decimals, never an exponent."""
-    return f"{amount.quantize(quantum(currency), context=EXACT):f}"
+    """The JSON form of an amount: exactly the currency's decimals, never an exponent,
+    never ``-0.00``."""
+    return f"{_unsigned_zero(amount.quantize(quantum(currency), context=EXACT)):f}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +154,7 @@ def allocate_largest_remainder(parts: Sequence[Decimal], total: Decimal, currenc
             raise ValueError("cannot allocate a non-zero total to no parts")
         return []
     unit = quantum(currency)
-    floors = [p.quantize(unit, rounding=decimal.ROUND_FLOOR, context=EXACT) for p in parts]
+    floors = [_unsigned_zero(p.quantize(unit, rounding=decimal.ROUND_FLOOR, context=EXACT)) for p in parts]
     missing = (total - sum(floors, ZERO)) / unit
     if missing != missing.to_integral_value() or not 0 <= missing <= len(parts):
         raise ValueError(f"total {total} cannot be allocated over parts summing to {sum(parts, ZERO)}")

@@ -161,10 +161,12 @@ CUSTOMERS: tuple[CustomerPlan, ...] = (
     _c("T08", "tencent", "Northstar Travel", "smb", "P-QIHANG", 1, 5, "booking",
        "cvm-sub:2 cdn:1 cos:1 mysql:1"),  # moves to P-YUNFAN on 2026-10-16
     _c("T09", "tencent", "Bamboo Grove Studio", "smb", "P-LINWEI", 1, 0, "default", "cvm-sub:1 cos:1"),
-    _c("T10", "tencent", "Little Harbor Clinic", "healthcare", "P-LINWEI", 1, 0, "default", "cvm-sub:1 sms:1"),
+    _c("T10", "tencent", "Little Harbor Clinic", "healthcare", "P-LINWEI", 1, 0, "default",
+       "cvm-sub:1 sms:1"),
     _c("T11", "tencent", "Sunrise Mobility SG", "enterprise", "P-HARBOR", 2, 10, "sg-apps",
        "cvm-sub:3 cbs:2 cdn:1 mysql:1 tke:1"),
-    _c("T12", "tencent", "Orchid Payments", "finance", "P-HARBOR", 1, 8, "payments", "cvm-sub:2 mysql:1 clb:1"),
+    _c("T12", "tencent", "Orchid Payments", "finance", "P-HARBOR", 1, 8, "payments",
+       "cvm-sub:2 mysql:1 clb:1"),
     _c("T13", "tencent", "Cloud Nine Hotels", "hospitality", "P-XINGHE", 1, 5, "pms",
        "cvm-sub:2 cos:1 mysql:1"),
     _c("T14", "tencent", "Tiny Kite Apps", "smb", "P-MICRO", 1, 0, "default", "sms:1 cos:1"),
@@ -173,7 +175,8 @@ CUSTOMERS: tuple[CustomerPlan, ...] = (
        "ecs-sub:4 evs:3 obs:1 rds:2 elb:1 cce:1"),
     _c("H02", "huawei", "Yellow Sea Shipping", "logistics", "P-YUNFAN", 2, 10, "fleet",
        "ecs-sub:2 ecs-od:1 evs:2 rds:1 hcdn:1"),
-    _c("H03", "huawei", "Plum Blossom Health", "healthcare", "P-YUNFAN", 1, 6, "his", "ecs-sub:2 evs:1 rds:1"),
+    _c("H03", "huawei", "Plum Blossom Health", "healthcare", "P-YUNFAN", 1, 6, "his",
+       "ecs-sub:2 evs:1 rds:1"),
     _c("H04", "huawei", "Dragon Gate Securities", "finance", "P-QIHANG", 2, 8, "trading",
        "ecs-sub:2 evs:1 obs:1 rds:1", credits=True),
     _c("H05", "huawei", "Spring Field Agritech", "smb", "P-QIHANG", 1, 0, "default", "ecs-sub:1 obs:1 elb:1"),
@@ -362,8 +365,8 @@ class _Builder:
                     hour = (9 + h) % 24
                     nxt_day = first + timedelta(days=(10 + h) // 24)
                     amount = self.rng.randint(p.low, p.high) * c.scale
-                    lines.append(self._line(r, month, amount, _stamp(day, hour), _stamp(nxt_day, (10 + h) % 24),
-                                            day.day, 0, "Usage"))
+                    lines.append(self._line(r, month, amount, _stamp(day, hour),
+                                            _stamp(nxt_day, (10 + h) % 24), day.day, 0, "Usage"))
         for c in CUSTOMERS:
             if c.provider != provider:
                 continue
@@ -375,9 +378,9 @@ class _Builder:
                                   amount, amount, customer_account=self.data.accounts[c.key]))
             if c.tax_line:
                 amount = self.rng.randint(5_000, 30_000)
+                last = _stamp(_next_month(month) - timedelta(days=1), 23, 59)
                 lines.append(Line(self._id(provider, month), c, "VAT", "Other", REGIONS[provider][0], "",
-                                  "other", "Tax", _stamp(_next_month(month) - timedelta(days=1), 23, 59),
-                                  _stamp(_next_month(month) - timedelta(days=1), 23, 59), month, amount, amount,
+                                  "other", "Tax", last, last, month, amount, amount,
                                   customer_account=self.data.accounts[c.key]))
         return lines
 
@@ -423,10 +426,11 @@ class _Builder:
         """Tencent's restatement: the CDN line of the 2026-10-12 incident re-rated 30% down,
         and a CDN line of 2026-09-30 that missed September's bill (a late line)."""
         cdn = self._find("tencent-2026-10.csv", "T01", "t:cdn", 12)
+        billed = cdn.billed_cents * 70 // 100
         revised = Line(cdn.line_id, cdn.customer, cdn.service, cdn.category, cdn.region, cdn.resource_id,
                        cdn.mode, cdn.charge_category, cdn.start, cdn.end, cdn.month,
-                       cdn.list_cents * 70 // 100, cdn.billed_cents * 70 // 100, 0,
-                       cdn.billed_cents * 70 // 100 * VAT_PERCENT // 100, customer_account=cdn.customer_account)
+                       cdn.list_cents * 70 // 100, billed, 0, billed * VAT_PERCENT // 100,
+                       customer_account=cdn.customer_account)
         sept = self._find("tencent-2026-09.csv", "T01", "t:cdn", 30)
         late_list = self.rng.randint(400_000, 600_000)
         late_billed = late_list - late_list * (sept.customer.discount_pct // 2) // 100
@@ -491,14 +495,14 @@ AGREEMENTS: dict[str, tuple[str, str]] = {
                                 "            - {from: \"200000\", uplift: \"0.01\"}\n"
                                 "            - {from: \"500000\", uplift: \"0.02\"}\n",
                           fees="[{id: platform, percent: \"0.015\"}]")),
-    "P-QIHANG": ("Referral: 4% of cash (after vouchers and credits); retroactive tiers; capped at 6,000.00; "
+    "P-QIHANG": ("Referral: 4% of cash (after vouchers and credits); retroactive tiers; capped at 3,000.00; "
                  "30-day clawback window",
                  _version("CNY", _rule("referral", "0.04"), base="cash",
                           tiers="        tiers:\n          method: retroactive\n          bands:\n"
                                 "            - {from: \"0\", uplift: \"0\"}\n"
                                 "            - {from: \"50000\", uplift: \"0.005\"}\n"
                                 "            - {from: \"150000\", uplift: \"0.01\"}\n",
-                          cap="\"6000.00\"", window=30)),
+                          cap="\"3000.00\"", window=30)),
     "P-LINWEI": ("Sales agent: 5% compute, 3% the rest; floor 3,000.00 a month; 200.00 admin fee",
                  _version("CNY", _rule("compute", "0.05", "Compute") + _rule("default", "0.03"),
                           floor="\"3000.00\"", fees="[{id: agent-admin, fixed: \"200.00\"}]")),

@@ -15,7 +15,7 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from cloudsettle.core.lines import BillingLine
-from cloudsettle.core.revisions import LineOutcome, classify
+from cloudsettle.core.revisions import LineOutcome, classify, content_hash
 from cloudsettle.db.models import (
     BillingLineRow,
     FindingRow,
@@ -107,9 +107,16 @@ def ingest_file(
 
     keys = list({(line.provider, line.line_id) for _, line in rows})
     heads = _current_heads(session, keys)
-    classification = classify((line for _, line in rows), {k: h[1] for k, h in heads.items()})
+    older = _older_hashes(session, keys, heads)
+    # A row equal to an older revision is data we already have (an old file read again after a
+    # restatement): unchanged, never a step back to the old version.
+    stale = [older.get((line.provider, line.line_id), set()).__contains__(content_hash(line))
+             for _, line in rows]
+    fresh = [row for row, is_stale in zip(rows, stale, strict=True) if not is_stale]
+    classification = classify((line for _, line in fresh), {k: h[1] for k, h in heads.items()})
     report = IngestReport(path.name, batch.id, stored.sha256, errors=errors, rejected=len(errors))
-    for (row_number, _), classified in zip(rows, classification.lines, strict=True):
+    report.unchanged += sum(stale)
+    for (row_number, _), classified in zip(fresh, classification.lines, strict=True):
         outcome = classified.outcome
         setattr(report, outcome.value, getattr(report, outcome.value) + 1)
         if outcome not in (LineOutcome.NEW, LineOutcome.REVISED):
@@ -180,6 +187,22 @@ def ingest_file(
         rejected=report.rejected,
     )
     return report
+
+
+def _older_hashes(session: Session, keys: list[tuple[str, str]],
+                  heads: dict[tuple[str, str], tuple[int, str]]) -> dict[tuple[str, str], set[str]]:
+    """Content hashes of the revisions before the current one, for the keys that have them."""
+    revised = [k for k in keys if k in heads and heads[k][0] > 1]
+    older: dict[tuple[str, str], set[str]] = {}
+    for start in range(0, len(revised), 500):
+        chunk = revised[start:start + 500]
+        query = select(LineRevisionRow.provider, LineRevisionRow.line_id, LineRevisionRow.revision,
+                       LineRevisionRow.content_hash).where(
+            tuple_(LineRevisionRow.provider, LineRevisionRow.line_id).in_(chunk))
+        for provider, line_id, revision, digest in session.execute(query).all():
+            if revision < heads[(provider, line_id)][0]:
+                older.setdefault((provider, line_id), set()).add(digest)
+    return older
 
 
 def _current_heads(session: Session, keys: list[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, str]]:

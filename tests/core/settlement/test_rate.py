@@ -99,7 +99,8 @@ def test_no_rule_reason_and_require_rule_finding() -> None:
     lines = [line("L1", "100"), line("L2", "50", service="COS", service_category="Storage")]
     relaxed = settle(lines, [version(*rules)])
     by_id = {sl.line.line_id: sl for sl in relaxed.lines}
-    assert by_id["L2"].reasons == (Reason.NO_RULE,) and by_id["L2"].rate == 0
+    assert by_id["L2"].reasons == (Reason.NO_RULE,)
+    assert by_id["L2"].rate == 0
     assert relaxed.components.commission == D("8.00")
     assert relaxed.findings == ()
     strict = settle(lines, [version(*rules, require_rule=True)])
@@ -114,7 +115,8 @@ def test_customer_segment_comes_from_the_customer() -> None:
     mapped = MappedBook(replace(base.book, customers={
         ("tencent", "100"): Customer("tencent", "100", "Big", "enterprise")}))
     s = settle_statement(mapped, agreement_id="acme", period=parse_period("2026-10"))
-    assert s is not None and s.components.commission == D("10.00")
+    assert s is not None
+    assert s.components.commission == D("10.00")
     assert settle([line("L", "100")], [v]).components.commission == D("1.00")
 
 

@@ -41,6 +41,7 @@ class MappedBook:
         self.parts_by_line: dict[LineKey, list[LinePart]] = {}
         self.lines_by_key: dict[LineKey, BillingLine] = {}
         self.findings: list[Finding] = []
+        self.line_findings: list[tuple[BillingLine, Finding]] = []
         for line in book.lines:
             key = (line.provider, line.line_id)
             self.lines_by_key[key] = line
@@ -48,6 +49,7 @@ class MappedBook:
             self.parts.extend(parts)
             self.parts_by_line[key] = parts
             self.findings.extend(findings)
+            self.line_findings.extend((line, f) for f in findings)
 
     def original_of(self, line: BillingLine) -> BillingLine | None:
         """The line a refund names as its original, if it is known."""

@@ -114,7 +114,7 @@ def settle_period(
     this period is already finalized (it never changes).
     """
     statements: list[Statement] = []
-    findings: list[Finding] = list(book.findings)
+    findings: list[Finding] = mapping_findings(book, period_name)
     for agreement_id in sorted(book.book.agreements):
         agreement = book.agreement(agreement_id)
         if partner_id is not None and agreement.partner_id != partner_id:
@@ -137,6 +137,17 @@ def settle_period(
             statements.append(statement)
             findings.extend(statement.findings)
     return RunResult(period_name, tuple(statements), tuple(dict.fromkeys(findings)))
+
+
+def mapping_findings(book: MappedBook, period_name: str) -> list[Finding]:
+    """The deal findings of the lines that belong to this period: billed in it, or charged
+    in it (UTC date; an unmapped line has no agreement to lend it a time zone)."""
+    try:
+        period = parse_period(period_name, anchor=None)
+    except ValueError:
+        return list(book.findings)
+    return [f for line, f in book.line_findings
+            if period.contains(line.billing_period) or period.contains(line.charge_start.date())]
 
 
 def _no_version(book: MappedBook, agreement_id: str, period_name: str) -> list[Finding]:
