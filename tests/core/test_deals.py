@@ -151,16 +151,17 @@ def test_fraction_of_is_exact_for_terminating_fractions() -> None:
     assert fraction_of(start, datetime(2026, 10, 1, 0, 0, 0, 250000, tzinfo=UTC), D(1)) == D("0.25")
 
 
-def test_three_way_split_fractions_are_thirds_to_sixty_digits() -> None:
-    # A third has no finite decimal: each part is 1/3 to 60 digits (the EXACT context);
-    # they add up to 1 only within 1e-59 (a known limit, reported to the lead).
+def test_three_way_split_fractions_are_thirds_and_add_up_to_one_exactly() -> None:
+    # A third has no finite decimal: the first parts are 1/3 to 60 digits (the EXACT
+    # context) and the last takes what is left, so the parts add up to exactly 1.
     index = DealIndex([deal("A", "2026-01-01", "2026-10-02", agreement="a"),
                        deal("B", "2026-10-02", "2026-10-03", agreement="b"),
                        deal("C", "2026-10-03", agreement="a")], PRORATE_AG)
     parts, _ = index.resolve(line("L", "1", start="2026-10-01", end="2026-10-04"))
     assert [p.deal.id for p in parts if p.deal] == ["A", "B", "C"]
     third = EXACT.divide(D(1), D(3))
-    assert [p.fraction for p in parts] == [third, third, third]
+    assert [p.fraction for p in parts] == [third, third, EXACT.subtract(D(1), EXACT.add(third, third))]
+    assert EXACT.add(EXACT.add(parts[0].fraction, parts[1].fraction), parts[2].fraction) == 1
 
 
 def test_deal_on() -> None:

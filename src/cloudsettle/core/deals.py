@@ -126,9 +126,10 @@ class DealIndex:
         if all(seg[2] is None for seg in segments) and not findings:
             findings.append(_missing(line))
         total = line.duration_seconds
+        fractions = fractions_summing_to(ONE, [(start, end) for start, end, _ in segments], total)
         parts = [
-            LinePart(line, deal, start, end, fraction_of(start, end, total))
-            for start, end, deal in segments
+            LinePart(line, deal, start, end, fraction)
+            for (start, end, deal), fraction in zip(segments, fractions, strict=True)
         ]
         return parts, _unique(findings)
 
@@ -138,6 +139,18 @@ def fraction_of(start: datetime, end: datetime, total_seconds: Decimal) -> Decim
     delta = end - start
     seconds = Decimal(delta.days * 86400 + delta.seconds) + Decimal(delta.microseconds).scaleb(-6)
     return EXACT.divide(seconds, total_seconds)
+
+
+def fractions_summing_to(
+    whole: Decimal, spans: Sequence[tuple[datetime, datetime]], total_seconds: Decimal
+) -> list[Decimal]:
+    """Each span's share of the line, the last one taking ``whole − Σ others`` so the
+    shares add up to ``whole`` exactly even when a third is not a finite decimal."""
+    shares = [fraction_of(start, end, total_seconds) for start, end in spans[:-1]]
+    taken = Decimal(0)
+    for share in shares:
+        taken = EXACT.add(taken, share)
+    return [*shares, EXACT.subtract(whole, taken)]
 
 
 def deal_on(deals: Iterable[Deal], day: date) -> list[Deal]:

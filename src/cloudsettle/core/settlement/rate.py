@@ -14,7 +14,7 @@ from decimal import Decimal
 from itertools import pairwise
 
 from cloudsettle.core.agreements import AgreementVersion, Rule
-from cloudsettle.core.deals import LinePart, fraction_of
+from cloudsettle.core.deals import LinePart, fractions_summing_to
 from cloudsettle.core.lines import BillingLine
 from cloudsettle.core.periods import local_date, local_midnight
 
@@ -83,7 +83,8 @@ def rate_part(part: LinePart, version: AgreementVersion, segment: str) -> list[R
     if len(pieces) == 1:
         return [RatedSegment(part.fraction, pieces[0][2], part.start)]
     total = line.duration_seconds
-    return [RatedSegment(fraction_of(s, e, total), rule, s) for s, e, rule in pieces]
+    fractions = fractions_summing_to(part.fraction, [(s, e) for s, e, _ in pieces], total)
+    return [RatedSegment(f, rule, s) for (s, _, rule), f in zip(pieces, fractions, strict=True)]
 
 
 def effective_rate(segments: list[RatedSegment]) -> Decimal:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 from cloudsettle.core.agreements import Agreement, AgreementVersion, Rounding, RoundingLevel
 from cloudsettle.core.deals import LinePart
 from cloudsettle.core.findings import Finding, FindingKind
 from cloudsettle.core.lines import BillingLine
-from cloudsettle.core.money import ZERO, allocate_largest_remainder, round_money
+from cloudsettle.core.money import EXACT, ZERO, allocate_largest_remainder, round_money
 from cloudsettle.core.parties import Verification
 from cloudsettle.core.periods import Period
 from cloudsettle.core.settlement.adjustments import manual_total
@@ -105,6 +105,12 @@ def settle_statement(
     statement passes the version that governed it). Returns None when no version
     governs the period or when nothing makes the statement exist.
     """
+    with localcontext(EXACT):  # 60 digits: no product of the steps is ever rounded early
+        return _settle(book, agreement_id, period, version, history, adjustments)
+
+
+def _settle(book: MappedBook, agreement_id: str, period: Period, version: AgreementVersion | None,
+            history: History | None, adjustments: Sequence[ManualAdjustment]) -> Statement | None:
     agreement = book.agreement(agreement_id)
     version = version or agreement.version_for(period)
     if version is None:
