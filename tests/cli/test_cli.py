@@ -21,7 +21,7 @@ class Cli:
         self.workspace = workspace
         self.env = {"CLOUDSETTLE_DATABASE_URL": database_url, "CLOUDSETTLE_USER": "alice"}
 
-    def __call__(self, *args: str, user: str | None = None):  # noqa: ANN204 - click's Result
+    def __call__(self, *args: str, user: str | None = None):
         extra = ["--user", user] if user else []
         return CliRunner().invoke(app, [*args, *extra, "--workspace", str(self.workspace)], env=self.env)
 
@@ -55,8 +55,11 @@ def test_config_load_twice_changes_nothing(cli: Cli) -> None:
     cli("config", "load", str(CASE / "config.yaml"))
     again = cli("config", "load", str(CASE / "config.yaml"))
     assert again.exit_code == 0
-    rows = [[c.strip() for c in line.strip("│ ").split("│")] for line in again.stdout.splitlines()
-            if line.startswith("│")]
+    rows = [
+        [c.strip() for c in line.strip("│ ").split("│")]
+        for line in again.stdout.splitlines()
+        if line.startswith("│")
+    ]
     assert [r[0] for r in rows] == ["partners", "customers", "deals", "agreements", "versions", "fx_rates"]
     assert all(r[1] == "0" and r[2] == "0" for r in rows), rows
     assert rows[0][3] == "1"  # the partner is there, unchanged
@@ -122,7 +125,9 @@ def test_four_eyes_and_finalize_lock(loaded: Cli) -> None:
     before = loaded("statement", "--period", "2026-09", "--partner", "P-ACME").stdout
     assert loaded("settle", "--period", "2026-09", user="alice").exit_code == 0
     assert loaded("statement", "--period", "2026-09", "--partner", "P-ACME").stdout == before
-    adjust = loaded("adjust", "--period", "2026-09", "--partner", "P-ACME", "--amount", "5.00", "--reason", "late")
+    adjust = loaded(
+        "adjust", "--period", "2026-09", "--partner", "P-ACME", "--amount", "5.00", "--reason", "late"
+    )
     assert adjust.exit_code == 1
     assert "finalized" in adjust.stderr
 
@@ -140,7 +145,9 @@ def test_statement_json_and_output_file(loaded: Cli, tmp_path: Path) -> None:
     assert doc["status"] == "settled"
     assert doc["finalized_by"] == "bob"
     assert loaded("statement", "--period", "2026-08", "--partner", "P-ACME").exit_code == 1
-    assert loaded("statement", "--period", "2026-10", "--partner", "P-ACME", "--format", "docx").exit_code == 2
+    assert (
+        loaded("statement", "--period", "2026-10", "--partner", "P-ACME", "--format", "docx").exit_code == 2
+    )
 
 
 def test_explain_walks_back_to_source(loaded: Cli) -> None:
@@ -149,7 +156,8 @@ def test_explain_walks_back_to_source(loaded: Cli) -> None:
     claw = next(ln for ln in doc["lines"] if ln["role"] == "clawback")
     whole = loaded("explain", "--period", "2026-10", "--partner", "P-ACME")
     assert whole.exit_code == 0
-    assert "payable" in whole.stdout and "8514.00" in whole.stdout
+    assert "payable" in whole.stdout
+    assert "8514.00" in whole.stdout
     one = loaded("explain", "--period", "2026-10", "--partner", "P-ACME", "--line", claw["line_id"])
     assert one.exit_code == 0
     assert "lines-2026-10.csv row" in one.stdout
@@ -167,8 +175,14 @@ def test_user_defaults_to_environment(loaded: Cli, tmp_path: Path) -> None:
 
 def test_adjustment_amount_must_fit_the_currency(loaded: Cli) -> None:
     loaded("settle", "--period", "2026-10", user="alice")
-    result = loaded("adjust", "--period", "2026-10", "--partner", "P-ACME", "--amount", "1.005", "--reason", "x")
+    result = loaded(
+        "adjust", "--period", "2026-10", "--partner", "P-ACME", "--amount", "1.005", "--reason", "x"
+    )
     assert result.exit_code == 2
     assert "CNY amounts have 2 decimals" in result.stderr
-    assert loaded("adjust", "--period", "2026-10", "--partner", "P-ACME", "--amount", "abc",
-                  "--reason", "x").exit_code == 2
+    assert (
+        loaded(
+            "adjust", "--period", "2026-10", "--partner", "P-ACME", "--amount", "abc", "--reason", "x"
+        ).exit_code
+        == 2
+    )

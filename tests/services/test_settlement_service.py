@@ -28,7 +28,7 @@ class Book:
     def __init__(self, sessions: sessionmaker[Session], raw: RawStore) -> None:
         self.sessions, self.raw = sessions, raw
 
-    def do(self, fn, **kw):  # noqa: ANN001, ANN201 - test helper over many service signatures
+    def do(self, fn, **kw):
         with self.sessions() as session, session.begin():
             return fn(session, **kw)
 
@@ -42,8 +42,9 @@ class Book:
 
     def statement(self, period: str, partner: str = "P-ACME") -> dict[str, object]:
         with self.sessions() as session:
-            row = session.scalars(select(StatementRow).where(
-                StatementRow.period == period, StatementRow.partner_id == partner)).one()
+            row = session.scalars(
+                select(StatementRow).where(StatementRow.period == period, StatementRow.partner_id == partner)
+            ).one()
             return statement_document(session, row)
 
 
@@ -87,7 +88,7 @@ def test_used_version_cannot_change_but_a_new_version_can_be_added(book: Book, t
 def _version_2() -> str:
     return (
         "      - version: 2\n        effective_from: 2026-11-01\n        currency: CNY\n"
-        "        timezone: Asia/Shanghai\n        rules:\n          - {id: all, rate: \"0.09\"}\n"
+        '        timezone: Asia/Shanghai\n        rules:\n          - {id: all, rate: "0.09"}\n'
     )
 
 
@@ -112,8 +113,16 @@ def test_adjustment_sends_approved_statement_back_and_blocks_its_author(book: Bo
     book.do(settle, period="2026-09", partner_id=None, actor="alice")
     book.do(approve, period="2026-09", partner_id=None, actor="bob")
     assert book.statement("2026-09")["status"] == "approved"
-    book.do(adjust, period="2026-09", partner_id="P-ACME", agreement_id=None, amount=D("25.00"),
-            reason="goodwill", evidence=None, actor="bob")
+    book.do(
+        adjust,
+        period="2026-09",
+        partner_id="P-ACME",
+        agreement_id=None,
+        amount=D("25.00"),
+        reason="goodwill",
+        evidence=None,
+        actor="bob",
+    )
     doc = book.statement("2026-09")
     assert doc["status"] == "calculated"
     assert doc["components"]["manual_adjustment"] == "25.00"  # type: ignore[index]
