@@ -9,6 +9,9 @@ Two kinds, on purpose different:
 - :class:`UnknownFormatError` is an *exception*: the file's headers match no
   format we know, so nothing in it can be trusted and the whole file is
   refused, naming the headers expected and the ones found.
+- :class:`UnreadableSourceError` is an *exception*: the file cannot be opened
+  as one CSV text at all (a zip with no or several CSV members, a broken gzip
+  stream); also refused whole.
 """
 
 from __future__ import annotations
@@ -87,3 +90,17 @@ class UnknownFormatError(Exception):
             + f"; found columns: {', '.join(self.found) or '(none)'}"
         )
         super().__init__(message)
+
+
+class UnreadableSourceError(Exception):
+    """A file that cannot be opened as one CSV text; it is refused whole.
+
+    Attributes:
+      file_name: the file's name.
+      reason: what is wrong, for a person (e.g. the members of a zip).
+    """
+
+    def __init__(self, file_name: str, reason: str) -> None:
+        self.file_name = file_name
+        self.reason = reason
+        super().__init__(f"{file_name}: {reason}")
