@@ -428,5 +428,9 @@ def _safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+# --- sub-apps: each feature area registers its command group here, one line each ---
+# --- end of sub-apps ---
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()
