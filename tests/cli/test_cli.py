@@ -19,7 +19,7 @@ class Cli:
 
     def __init__(self, workspace: Path, database_url: str) -> None:
         self.workspace = workspace
-        self.env = {"CLOUDSETTLE_DATABASE_URL": database_url, "CLOUDSETTLE_USER": "alice"}
+        self.env = {"CLOUDSETTLE_DATABASE_URL": database_url, "CLOUDSETTLE_USER": "alice", "COLUMNS": "200"}
 
     def __call__(self, *args: str, user: str | None = None):
         extra = ["--user", user] if user else []
@@ -81,7 +81,7 @@ def test_ingest_reports_counts_and_is_idempotent(loaded: Cli) -> None:
     assert again.exit_code == 0
     row = next(line for line in again.stdout.splitlines() if "lines-2026-10.csv" in line)
     cells = [c.strip() for c in row.strip("│ ").split("│")]
-    assert cells[1:] == ["0", "0", "3", "0", "0"]  # new, revised, unchanged, duplicate, rejected
+    assert cells[1:] == ["0", "0", "3", "0", "0", "focus-csv"]  # new, revised, unchanged, duplicate, rejected
 
 
 def test_ingest_bad_row_names_file_row_and_column(loaded: Cli, tmp_path: Path) -> None:
@@ -186,3 +186,39 @@ def test_adjustment_amount_must_fit_the_currency(loaded: Cli) -> None:
         ).exit_code
         == 2
     )
+
+
+NATIVE = Path(__file__).parents[1] / "ingest" / "data" / "native"
+
+
+@pytest.mark.parametrize(
+    ("fixture", "provider", "fmt"),
+    [
+        ("tencent_console_cn.csv", "tencent", "tencent-console-cn"),
+        ("tencent_intl_en.csv", "tencent", "tencent-intl-en"),
+        ("tencent_reseller_en.csv", "tencent", "tencent-reseller-en"),
+        ("huawei_detail_cn.csv", "huawei", "huawei-detail-cn"),
+        ("huawei_costcenter_en.csv", "huawei", "huawei-costcenter-en"),
+    ],
+)
+def test_native_bill_files_are_detected_and_ingested(
+    cli: Cli, tmp_path: Path, fixture: str, provider: str, fmt: str
+) -> None:
+    import gzip
+
+    packed = tmp_path / f"{fixture}.gz"
+    packed.write_bytes(gzip.compress((NATIVE / fixture).read_bytes()))
+    result = cli("ingest", str(packed))
+    assert result.exit_code in (0, 1), result.stderr  # 1 only when a fixture row is deliberately bad
+    row = next(line for line in result.stdout.splitlines() if fixture in line)
+    new = int([c.strip() for c in row.strip("│ ").split("│")][1])
+    assert new > 0
+    again = cli("ingest", "--provider", provider, str(packed))
+    cells = [
+        c.strip()
+        for c in next(line for line in again.stdout.splitlines() if fixture in line).strip("│ ").split("│")
+    ]
+    assert cells[1:3] == ["0", "0"]  # nothing new or revised the second time
+    assert cells[-1] == fmt
+    wrong = "huawei" if provider == "tencent" else "tencent"
+    assert cli("ingest", "--provider", wrong, str(packed)).exit_code == 2

@@ -88,8 +88,20 @@ def workspace(option: str | None) -> Iterator[Workspace]:
         ws.close()
 
 
+def _fit_consoles() -> None:
+    """Size the consoles for this invocation: ``COLUMNS`` if set, the terminal's width on a
+    terminal, else wide enough that piped tables are not wrapped."""
+    columns = os.environ.get("COLUMNS", "")
+    for console in (out, err):
+        if columns.isdigit():
+            console.width = int(columns)
+        elif not console.is_terminal:
+            console.width = 160
+
+
 def run(action: Callable[[], int | None]) -> None:
     """Run a command body; map service errors to stderr and the contract's exit codes."""
+    _fit_consoles()
     try:
         code = action()
     except ServiceError as exc:
@@ -131,14 +143,19 @@ def config_load(
 @app.command()
 def ingest(
     files: Annotated[list[Path], typer.Argument(help="Bill files.")],
-    provider: Annotated[str | None, typer.Option("--provider", help="focus (detected when omitted).")] = None,
+    provider: Annotated[
+        str | None,
+        typer.Option("--provider", help="tencent, huawei or focus (detected from the headers when omitted)."),
+    ] = None,
     workspace_opt: WorkspaceOpt = None,
     user: UserOpt = None,
 ) -> None:
     """Ingest bill files: prints per file the lines new, revised, unchanged, duplicate, rejected."""
 
     def body() -> int:
-        table = Table("file", "new", "revised", "unchanged", "duplicate", "rejected", title="ingest")
+        table = Table(
+            "file", "new", "revised", "unchanged", "duplicate", "rejected", "format", title="ingest"
+        )
         problems = 0
         with workspace(workspace_opt) as ws:
             for path in files:
@@ -162,6 +179,7 @@ def ingest(
                     str(r.unchanged),
                     str(r.duplicate),
                     str(r.rejected),
+                    r.format,
                 )
                 for e in r.errors:
                     err.print(f"rejected: {e}", highlight=False, markup=False)
@@ -260,19 +278,29 @@ def statement_cmd(
     period: PeriodOpt,
     partner: Annotated[str, typer.Option("--partner", help="The partner.")],
     agreement: AgreementOpt = None,
-    fmt: Annotated[
-        str, typer.Option("--format", help="json (csv, xlsx, pdf come with the exports).")
-    ] = "json",
+    fmt: Annotated[str, typer.Option("--format", help="json, csv, xlsx or pdf.")] = "json",
     output: Annotated[
-        Path | None, typer.Option("--output", help="Write to this file instead of stdout.")
+        Path | None,
+        typer.Option(
+            "--output",
+            help="Write to this file (json: instead of stdout; others: default "
+            "<workspace>/out/statements/<period>/<partner>-<agreement>.<ext>).",
+        ),
     ] = None,
+    lang: Annotated[str, typer.Option("--lang", help="Labels of the pdf and xlsx: en or zh.")] = "en",
     workspace_opt: WorkspaceOpt = None,
 ) -> None:
     """A partner's statement for a period."""
 
     def body() -> None:
         if fmt != "json":
-            raise BadInput(f"format {fmt!r} is not available yet; use json")
+            from cloudsettle.cli.export_cmds import export_statement
+
+            with workspace(workspace_opt) as ws, ws.unit_of_work() as session:
+                doc = _statement(session, period, partner, agreement)
+                path = export_statement(session, ws.root, doc, fmt, output, lang)
+            out.print(f"wrote {path}", highlight=False)
+            return
         with workspace(workspace_opt) as ws, ws.unit_of_work() as session:
             doc = _statement(session, period, partner, agreement)
         text = json.dumps(doc, indent=2, ensure_ascii=False)
@@ -429,6 +457,12 @@ def _safe_url(url: str) -> str:
 
 
 # --- sub-apps: each feature area registers its command group here, one line each ---
+from cloudsettle.cli.export_cmds import pack_cmd  # noqa: E402, I001 (reads main lazily)
+
+app.command(name="pack")(pack_cmd)
+from cloudsettle.cli.ledger_cmds import ledger_app  # noqa: E402 (reads main lazily)
+
+app.add_typer(ledger_app, name="ledger")
 # --- end of sub-apps ---
 
 

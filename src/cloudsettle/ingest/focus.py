@@ -38,6 +38,7 @@ from cloudsettle.core.lines import BillingLine, BillingMode, ChargeCategory
 from cloudsettle.core.money import ZERO
 from cloudsettle.ingest.errors import RowError, UnknownFormatError
 from cloudsettle.ingest.parsing import home_zone, parse_amount, parse_timestamp, provider_key
+from cloudsettle.ingest.sources import clean_header, open_text
 
 #: Columns every FOCUS file must have, besides one of :data:`ACCOUNT_COLUMNS`.
 REQUIRED_COLUMNS: tuple[str, ...] = (
@@ -334,15 +335,16 @@ def iter_focus_csv(
     """Stream a FOCUS CSV as ``(row_number, line or RowError)``, row 2 being the first
     data row; the row number is what a batch records as the line's source.
 
-    UTF-8 with or without a byte-order mark. Raises
+    Plain, gzipped or zipped, UTF-8 with or without a byte-order mark or
+    GB18030 (read through :func:`cloudsettle.ingest.sources.open_text`). Raises
     :class:`~cloudsettle.ingest.errors.UnknownFormatError` on the first
     ``next()`` if the headers are not FOCUS.
     """
     file_name = source_name or path.name
-    with path.open("r", encoding="utf-8-sig", newline="") as stream:
+    with open_text(path) as (stream, _):
         reader = csv.reader(stream)
         try:
-            headers = next(reader)
+            headers = [clean_header(h) for h in next(reader)]
         except StopIteration:
             headers = []
         mapper = FocusRowMapper(headers, file_name)

@@ -11,14 +11,15 @@ its :class:`~cloudsettle.ingest.errors.RowError`.
 Cells become text exactly:
 
 - strings as written, with ``""`` and ``"NULL"`` as nulls (as in CSV);
-- ``decimal128``/``decimal256`` through their exact ``Decimal`` value;
+- ``decimal128``/``decimal256`` as the exact text of their decimal value,
+  written by Arrow (``90000.000000000000``, ``1E-12``);
 - ``double`` through its shortest round-trip ``repr`` (the one place a
   provider's float enters, see :func:`_float_text`); narrower floats through
   Arrow's own shortest text for their width;
-- timestamps as ISO 8601 text, with their zone when the column has one; a
-  naive timestamp stays naive text, which the mapper reads in the provider's
-  home zone (spec: "Dates and time zones"); nanoseconds are cut to
-  microseconds, as the CSV parser does;
+- timestamps as ISO 8601 text, with their zone when the column has one
+  (``Z``, ``+0800``); a naive timestamp stays naive text, which the mapper
+  reads in the provider's home zone (spec: "Dates and time zones"); the
+  parser drops digits beyond microseconds;
 - dates as ``YYYY-MM-DD`` (the mapper reads a date as local midnight);
 - integers and booleans as their text, nested values (``Tags`` as a map) as
   JSON.
@@ -28,8 +29,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import date, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -78,33 +77,32 @@ def iter_focus_parquet(
 
 
 def _column_text(column: pa.Array) -> list[str | None]:
-    """One column of a batch as the mapper's cells: text, or ``None`` for null."""
+    """One column of a batch as the mapper's cells: text, or ``None`` for null.
+
+    Decimals, timestamps, dates, integers and booleans are turned into text by
+    Arrow itself, in C, without a Python object per cell: a decimal's text is
+    its exact value (``-5000.000000000000``, ``1E-12``), a timestamp's is
+    ``2024-12-31 16:00:00.000123Z`` (or ``+0800``, or no zone when naive).
+    """
     kind = column.type
     if pa.types.is_dictionary(kind):
         column = column.dictionary_decode()
         kind = column.type
     if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind):
-        return [_null(v) for v in column.to_pylist()]
+        return [None if v is None else _null(v) for v in column.to_pylist()]
     if pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
         return [None if v is None else _null(v.decode("utf-8", "replace")) for v in column.to_pylist()]
-    if pa.types.is_decimal(kind):
-        return [None if v is None else _decimal_text(v) for v in column.to_pylist()]
     if pa.types.is_float64(kind):
         return [None if v is None else _float_text(v) for v in column.to_pylist()]
-    if pa.types.is_floating(kind):
-        # float16/float32: Arrow writes the shortest text that round-trips at that width
-        # (0.1f -> "0.1"); widening to a Python float first would print 0.10000000149011612.
+    if (
+        pa.types.is_floating(kind)  # float16/32: Arrow's shortest text at that width (0.1f -> "0.1")
+        or pa.types.is_decimal(kind)
+        or pa.types.is_timestamp(kind)
+        or pa.types.is_date(kind)
+        or pa.types.is_integer(kind)
+        or pa.types.is_boolean(kind)
+    ):
         return list(pc.cast(column, pa.string()).to_pylist())
-    if pa.types.is_timestamp(kind):
-        if kind.unit == "ns":
-            column = pc.cast(column, pa.timestamp("us", tz=kind.tz), safe=False)
-        return [None if v is None else _datetime_text(v) for v in column.to_pylist()]
-    if pa.types.is_date(kind):
-        return [None if v is None else _date_text(v) for v in column.to_pylist()]
-    if pa.types.is_boolean(kind):
-        return [None if v is None else ("true" if v else "false") for v in column.to_pylist()]
-    if pa.types.is_integer(kind):
-        return [None if v is None else str(v) for v in column.to_pylist()]
     if pa.types.is_map(kind):
         return [None if v is None else _json_text(dict(v)) for v in column.to_pylist()]
     return [None if v is None else _json_text(v) for v in column.to_pylist()]
@@ -113,10 +111,6 @@ def _column_text(column: pa.Array) -> list[str | None]:
 def _null(text: str) -> str | None:
     stripped = text.strip()
     return None if stripped in _NULLS else stripped
-
-
-def _decimal_text(value: Decimal) -> str:
-    return f"{value:f}"
 
 
 def _float_text(value: float) -> str:
@@ -130,14 +124,6 @@ def _float_text(value: float) -> str:
     refused there as bad cells.
     """
     return repr(value)  # noqa: float-ok - the documented float boundary
-
-
-def _datetime_text(value: datetime) -> str:
-    return value.isoformat()
-
-
-def _date_text(value: date) -> str:
-    return value.isoformat()
 
 
 def _json_text(value: Any) -> str:

@@ -24,7 +24,7 @@ import zipfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import IO, TextIO, cast
 
 from cloudsettle.ingest.errors import UnreadableSourceError
 
@@ -63,12 +63,13 @@ def _zip_member(archive: zipfile.ZipFile, file_name: str) -> str:
 
 
 @contextmanager
-def _open_binary(path: Path) -> Iterator[tuple[BinaryIO, str]]:
+def _open_binary(path: Path) -> Iterator[tuple[IO[bytes], str]]:
     """The file's CSV bytes as a stream, and the name of what is inside."""
     kind = _wrapping(path)
     with ExitStack() as stack:
         if kind == "gzip":
-            stream: BinaryIO = stack.enter_context(gzip.open(path, "rb"))
+            # GzipFile is a binary stream; typeshed does not say it is an IO[bytes].
+            stream = cast(IO[bytes], stack.enter_context(gzip.open(path, "rb")))
             member = path.name[: -len(".gz")]
         elif kind == "zip":
             try:

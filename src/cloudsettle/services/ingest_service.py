@@ -23,14 +23,15 @@ from cloudsettle.db.models import (
     LineRevisionRow,
     RawObjectRow,
 )
-from cloudsettle.ingest.errors import RowError, UnknownFormatError
-from cloudsettle.ingest.focus import iter_focus_csv
+from cloudsettle.ingest.errors import RowError, UnknownFormatError, UnreadableSourceError
+from cloudsettle.ingest.readers import iter_bill_file
+from cloudsettle.ingest.service_categories import CategoryMap
 from cloudsettle.ingest.raw_store import RawStore
 from cloudsettle.services.audit import now, record
 from cloudsettle.services.errors import BadInput
 from cloudsettle.services.records import revision_row
 
-PROVIDERS = ("focus",)
+PROVIDERS = ("tencent", "huawei", "focus")
 
 
 @dataclass
@@ -40,6 +41,7 @@ class IngestReport:
     file_name: str
     batch_id: int
     sha256: str
+    format: str = ""
     new: int = 0
     revised: int = 0
     unchanged: int = 0
@@ -54,26 +56,35 @@ class IngestReport:
 
 
 def ingest_file(
-    session: Session, *, raw_store: RawStore, path: Path, provider: str | None, actor: str
+    session: Session,
+    *,
+    raw_store: RawStore,
+    path: Path,
+    provider: str | None,
+    actor: str,
+    categories: CategoryMap | None = None,
 ) -> IngestReport:
     """Ingest one bill file. Raises BadInput when the file cannot be read at all or its
     headers match no known format (the file is refused whole)."""
     if provider is not None and provider not in PROVIDERS:
-        raise BadInput(f"{path.name}: provider {provider!r} is not supported yet (use: focus)")
+        raise BadInput(f"{path.name}: unknown provider {provider!r} (use: {', '.join(PROVIDERS)})")
     if not path.is_file():
         raise BadInput(f"{path}: no such file")
     rows: list[tuple[int, BillingLine]] = []
     errors: list[RowError] = []
     try:
-        for row_number, item in iter_focus_csv(path, source_name=path.name):
+        bill_format, items = iter_bill_file(
+            path, provider=provider, categories=categories, source_name=path.name
+        )
+        for row_number, item in items:
             if isinstance(item, RowError):
                 errors.append(item)
             else:
                 rows.append((row_number, item))
-    except UnknownFormatError as exc:
+    except (UnknownFormatError, UnreadableSourceError) as exc:
         raise BadInput(str(exc)) from exc
     except UnicodeDecodeError as exc:
-        raise BadInput(f"{path.name}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+        raise BadInput(f"{path.name}: not readable text ({exc.reason} at byte {exc.start})") from exc
 
     stored = raw_store.put_file(path)
     stamp = now()
@@ -90,8 +101,8 @@ def ingest_file(
         sha256=stored.sha256,
         source_kind="file",
         file_name=path.name,
-        provider=provider or "focus",
-        format="focus-csv",
+        provider=bill_format.provider,
+        format=bill_format.name,
         received_at=stamp,
         received_by=actor,
         rows_total=0,
@@ -110,11 +121,14 @@ def ingest_file(
     older = _older_hashes(session, keys, heads)
     # A row equal to an older revision is data we already have (an old file read again after a
     # restatement): unchanged, never a step back to the old version.
-    stale = [older.get((line.provider, line.line_id), set()).__contains__(content_hash(line))
-             for _, line in rows]
+    stale = [
+        older.get((line.provider, line.line_id), set()).__contains__(content_hash(line)) for _, line in rows
+    ]
     fresh = [row for row, is_stale in zip(rows, stale, strict=True) if not is_stale]
     classification = classify((line for _, line in fresh), {k: h[1] for k, h in heads.items()})
-    report = IngestReport(path.name, batch.id, stored.sha256, errors=errors, rejected=len(errors))
+    report = IngestReport(
+        path.name, batch.id, stored.sha256, bill_format.name, errors=errors, rejected=len(errors)
+    )
     report.unchanged += sum(stale)
     for (row_number, _), classified in zip(fresh, classification.lines, strict=True):
         outcome = classified.outcome
@@ -189,16 +203,20 @@ def ingest_file(
     return report
 
 
-def _older_hashes(session: Session, keys: list[tuple[str, str]],
-                  heads: dict[tuple[str, str], tuple[int, str]]) -> dict[tuple[str, str], set[str]]:
+def _older_hashes(
+    session: Session, keys: list[tuple[str, str]], heads: dict[tuple[str, str], tuple[int, str]]
+) -> dict[tuple[str, str], set[str]]:
     """Content hashes of the revisions before the current one, for the keys that have them."""
     revised = [k for k in keys if k in heads and heads[k][0] > 1]
     older: dict[tuple[str, str], set[str]] = {}
     for start in range(0, len(revised), 500):
-        chunk = revised[start:start + 500]
-        query = select(LineRevisionRow.provider, LineRevisionRow.line_id, LineRevisionRow.revision,
-                       LineRevisionRow.content_hash).where(
-            tuple_(LineRevisionRow.provider, LineRevisionRow.line_id).in_(chunk))
+        chunk = revised[start : start + 500]
+        query = select(
+            LineRevisionRow.provider,
+            LineRevisionRow.line_id,
+            LineRevisionRow.revision,
+            LineRevisionRow.content_hash,
+        ).where(tuple_(LineRevisionRow.provider, LineRevisionRow.line_id).in_(chunk))
         for provider, line_id, revision, digest in session.execute(query).all():
             if revision < heads[(provider, line_id)][0]:
                 older.setdefault((provider, line_id), set()).add(digest)

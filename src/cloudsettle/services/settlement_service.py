@@ -1,17 +1,24 @@
-"""``settle``, ``approve``, ``finalize`` and ``adjust``: the statement life cycle.
+"""``settle``, ``approve``, ``reject``, ``finalize`` and ``adjust``: the statement life cycle.
 
-calculated / in_exception -> approved (by a second person) -> settled (finalized:
-never changes again; its carry-forward and earned feed later statements).
+calculated / in_exception -> approved (by a second person; by two above the
+``second_approval_above`` setting) -> settled (finalized: its ledger entry is
+posted in the same transaction, and it never changes again; its carry-forward
+and earned feed later statements) -> paid (payout status import).
 Re-settling replaces statements that are not finalized; manual adjustments
-belong to the partner, agreement and period, so they survive it.
+belong to the partner, agreement and period, so they survive it. Every run
+records its inputs (:mod:`cloudsettle.services.runs`); lines ingested after a
+period's grace window no longer land in it. Shadow statements are computed
+and compared, never approved, finalized or paid.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import delete, select
@@ -35,8 +42,19 @@ from cloudsettle.db.models import (
     StatementRow,
 )
 from cloudsettle.services.audit import now, record
-from cloudsettle.services.book_loader import load_book
+from cloudsettle.services.book_loader import LoadedBook
 from cloudsettle.services.errors import BadInput, NotFound, Refused
+from cloudsettle.services.ledger_service import check_invariants, post_statement
+from cloudsettle.services.runs import (
+    RunHistory,
+    cutoff_for,
+    grace_days,
+    inputs_document,
+    load_book_as_of,
+    record_run,
+    second_approval_threshold,
+    statement_fingerprint,
+)
 
 FINALIZED = ("settled", "paid")
 #: Workspace findings that a person must act on; settle exits 1 while any is open.
@@ -77,20 +95,24 @@ def check_partner(session: Session, partner_id: str | None) -> None:
         raise BadInput(f"unknown partner {partner_id!r}")
 
 
-def settle(session: Session, *, period: str, partner_id: str | None, actor: str) -> SettleSummary:
-    """Validate and compute the statements of ``period`` and store them."""
-    check_period(period)
-    check_partner(session, partner_id)
-    loaded = load_book(session)
+@dataclass(frozen=True)
+class Computation:
+    """One in-memory calculation of a period: the book it read, the history it was given,
+    the grace cutoff, and the result."""
+
+    loaded: LoadedBook
+    history: RunHistory
+    cutoff: datetime | None
+    result: RunResult
+
+
+def compute(session: Session, *, period: str, partner_id: str | None) -> Computation:
+    """Calculate ``period`` from the store without writing anything."""
+    cutoff = cutoff_for(period, grace_days(session))
+    loaded = load_book_as_of(session, cutoff)
     book = MappedBook(loaded.book)
     existing = _statements(session, period, partner_id)
     finalized_here = frozenset(s.agreement_id for s in existing if s.status in FINALIZED)
-    previous_preparer = {s.agreement_id: s.prepared_by for s in existing if s.status not in FINALIZED}
-    for s in existing:
-        if s.status not in FINALIZED:
-            _delete_statement(session, s)
-    session.flush()
-
     agreements = [
         a for a in loaded.book.agreements.values() if partner_id is None or a.partner_id == partner_id
     ]
@@ -105,6 +127,7 @@ def settle(session: Session, *, period: str, partner_id: str | None, actor: str)
         carried[a.id] = _carried_in(session, a.id, start)
         finalized[a.id] = _finalized_before(session, a.id, start)
         adjustments[a.id] = manual_adjustments(session, a.partner_id, a.id, period)
+    history = RunHistory(carried, finalized, adjustments, finalized_here)
     result = settle_period(
         book,
         period,
@@ -114,6 +137,34 @@ def settle(session: Session, *, period: str, partner_id: str | None, actor: str)
         adjustments=adjustments,
         skip=finalized_here,
     )
+    return Computation(loaded, history, cutoff, result)
+
+
+def fingerprints(session: Session, c: Computation) -> dict[tuple[str, str], str]:
+    """The inputs fingerprint of each computed statement, by (partner, agreement)."""
+    out: dict[tuple[str, str], str] = {}
+    for st in c.result.statements:
+        version = session.get(AgreementVersionRow, (st.agreement_id, st.version.version))
+        partner = c.loaded.book.partners.get(st.partner_id)
+        out[(st.partner_id, st.agreement_id)] = statement_fingerprint(
+            st, c.loaded.revisions, version.fingerprint if version else "",
+            partner.verification.value if partner else "")
+    return out
+
+
+def settle(session: Session, *, period: str, partner_id: str | None, actor: str) -> SettleSummary:
+    """Validate and compute the statements of ``period`` and store them, with the run's inputs."""
+    check_period(period)
+    check_partner(session, partner_id)
+    existing = _statements(session, period, partner_id)
+    previous_preparer = {s.agreement_id: s.prepared_by for s in existing if s.status not in FINALIZED}
+    calc = compute(session, period=period, partner_id=partner_id)
+    result = calc.result
+    prints = fingerprints(session, calc)
+    for s in existing:
+        if s.status not in FINALIZED:
+            _delete_statement(session, s)
+    session.flush()
 
     stamp = now()
     run = RunRow(
@@ -129,11 +180,15 @@ def settle(session: Session, *, period: str, partner_id: str | None, actor: str)
     session.flush()
     _supersede_findings(session, period, partner_id)
     rows = [
-        _store_statement(session, run.id, s, loaded.revisions, prepared_by=actor, stamp=stamp)
+        _store_statement(session, run.id, s, calc.loaded.revisions, prepared_by=actor, stamp=stamp,
+                         fingerprint=prints[(s.partner_id, s.agreement_id)])
         for s in result.statements
     ]
     _store_findings(session, run.id, period, result)
     run.summary = json.dumps({"statements": len(rows), "findings": len(result.findings)})
+    inputs = inputs_document(session, calc.loaded, period=period, partner_id=partner_id, cutoff=calc.cutoff,
+                             history=calc.history)
+    record_run(session, run.id, inputs, result, calc.cutoff)
     record(
         session,
         actor=actor,
@@ -143,13 +198,23 @@ def settle(session: Session, *, period: str, partner_id: str | None, actor: str)
         partner=partner_id,
         statements=[f"{r.partner_id}/{r.agreement_id}" for r in rows],
         replaced_preparers=previous_preparer,
+        after={f"{r.partner_id}/{r.agreement_id}": {"status": r.status, "payable": str(r.payable)}
+               for r in rows},
     )
-    skipped = tuple(sorted(finalized_here))
+    skipped = tuple(sorted(calc.history.skip))
     return SettleSummary(run.id, tuple(rows), result.findings, skipped)
 
 
 def approve(session: Session, *, period: str, partner_id: str | None, actor: str) -> list[StatementRow]:
-    """Approve calculated statements; refuse the preparer and anyone who adjusted them."""
+    """Approve calculated statements.
+
+    Refused (nothing changes) when any of them: is held in exception, was
+    prepared or adjusted by ``actor``, is a shadow statement, was rejected and
+    not settled again, or was calculated from inputs that have changed since.
+    Above the ``second_approval_above`` setting a statement needs two
+    approvers: the first approval is recorded and the statement stays
+    ``calculated`` until a different person approves it too.
+    """
     check_period(period)
     check_partner(session, partner_id)
     statements = [s for s in _statements(session, period, partner_id) if s.status not in FINALIZED]
@@ -157,48 +222,156 @@ def approve(session: Session, *, period: str, partner_id: str | None, actor: str
         raise NotFound(f"no statement of {period} to approve" + (f" for {partner_id}" if partner_id else ""))
     problems: list[str] = []
     for s in statements:
+        name = f"{s.partner_id}/{s.agreement_id}"
         adjusters = {a.created_by for a in manual_adjustments(session, s.partner_id, s.agreement_id, period)}
-        if s.status == "in_exception":
-            problems.append(f"{s.partner_id}/{s.agreement_id}: held in exception; resolve its findings first")
+        if s.mode == "shadow":
+            problems.append(f"{name}: a shadow agreement's statement is computed and compared, "
+                            "never approved")
+        elif s.status == "in_exception":
+            problems.append(f"{name}: held in exception; resolve its findings first")
         elif s.prepared_by == actor:
-            problems.append(
-                f"{s.partner_id}/{s.agreement_id}: {actor} settled it; four eyes need another approver"
-            )
+            problems.append(f"{name}: {actor} settled it; four eyes need another approver")
         elif actor in adjusters:
-            problems.append(
-                f"{s.partner_id}/{s.agreement_id}: {actor} added a manual adjustment to it; "
-                "four eyes need another approver"
-            )
+            problems.append(f"{name}: {actor} added a manual adjustment to it; "
+                            "four eyes need another approver")
+        elif s.rejected_by is not None:
+            problems.append(f"{name}: rejected by {s.rejected_by} ({s.rejection_reason}); "
+                            "settle it again first")
+        elif s.status == "calculated" and s.approved_by == actor:
+            problems.append(f"{name}: {actor} already approved it; the second approval needs another person")
+    if not problems:
+        problems.extend(_changed_inputs(session, period, partner_id, statements))
     if problems:
         raise Refused("approval refused:\n" + "\n".join(problems))
     stamp = now()
     for s in statements:
-        if s.status == "calculated":
+        if s.status != "calculated":
+            continue
+        before = {"status": s.status, "approved_by": s.approved_by}
+        threshold = second_approval_threshold(session, s.currency)
+        needs_two = threshold is not None and s.payable > threshold
+        if needs_two and s.approved_by is None:
+            s.approved_by, s.approved_at = actor, stamp
+        elif needs_two:
+            s.second_approved_by, s.second_approved_at, s.status = actor, stamp, "approved"
+        else:
             s.status, s.approved_by, s.approved_at = "approved", actor, stamp
-    record(
-        session,
-        actor=actor,
-        action="approve",
-        subject=period,
-        partner=partner_id,
-        statements=[s.id for s in statements],
-    )
+        record(
+            session,
+            actor=actor,
+            action="statement.approve",
+            subject=f"statement:{s.partner_id}/{s.agreement_id}/{period}",
+            statement=s.id,
+            before=before,
+            after={"status": s.status, "approved_by": s.approved_by,
+                   "second_approved_by": s.second_approved_by},
+        )
     return statements
 
 
+def awaiting_second_approval(s: StatementRow) -> bool:
+    """Whether a statement has its first of two approvals."""
+    return s.status == "calculated" and s.approved_by is not None
+
+
+def _changed_inputs(session: Session, period: str, partner_id: str | None,
+                    statements: Sequence[StatementRow]) -> list[str]:
+    """The statements whose inputs changed since they were calculated."""
+    calc = compute(session, period=period, partner_id=partner_id)
+    now_prints = fingerprints(session, calc)
+    out = []
+    for s in statements:
+        if s.status != "calculated":
+            continue
+        fresh = now_prints.get((s.partner_id, s.agreement_id))
+        if s.inputs_fingerprint is None or fresh != s.inputs_fingerprint:
+            out.append(f"{s.partner_id}/{s.agreement_id}: its inputs changed since it was calculated "
+                       f"(run {s.run_id}); settle {period} again before approving")
+    return out
+
+
+def reject(session: Session, *, period: str, partner_id: str, agreement_id: str | None, reason: str,
+           actor: str) -> list[StatementRow]:
+    """Send statements back to their preparer with a reason: not approved, not finalizable,
+    until settled again."""
+    check_period(period)
+    check_partner(session, partner_id)
+    if not reason.strip():
+        raise BadInput("a rejection needs a reason (--reason)")
+    statements = _statements(session, period, partner_id, agreement_id)
+    if not statements:
+        raise NotFound(f"no statement of {period} for {partner_id}")
+    final = [f"{s.partner_id}/{s.agreement_id}" for s in statements if s.status in FINALIZED]
+    if final:
+        raise Refused(f"{', '.join(final)} {period} is finalized; a correction goes to a later period")
+    stamp = now()
+    for s in statements:
+        before = {"status": s.status, "approved_by": s.approved_by}
+        if s.status == "approved":
+            s.status = "calculated"
+        s.approved_by = s.approved_at = s.second_approved_by = s.second_approved_at = None
+        s.rejected_by, s.rejected_at, s.rejection_reason = actor, stamp, reason
+        record(
+            session,
+            actor=actor,
+            action="statement.reject",
+            subject=f"statement:{s.partner_id}/{s.agreement_id}/{period}",
+            reason=reason,
+            statement=s.id,
+            before=before,
+            after={"status": s.status, "rejected_by": actor},
+        )
+    return statements
+
+
+#: Set to a fault point's name (``finalize:after-ledger``) to kill the process there: the
+#: crash-safety test's fault injection. Never set in production.
+FAULT_ENV = "CLOUDSETTLE_FAULT_INJECT"
+
+
+def _fault_point(name: str) -> None:
+    if os.environ.get(FAULT_ENV) == name:
+        os._exit(86)  # die like a killed process: no rollback, no cleanup, no commit
+
+
 def finalize(session: Session, *, period: str, partner_id: str | None, actor: str) -> list[StatementRow]:
-    """Close approved statements: they become ``settled`` and never change again."""
+    """Close approved statements: post their ledger entries, mark them ``settled``, check the
+    ledger invariants; all in the caller's one transaction."""
     check_period(period)
     check_partner(session, partner_id)
     statements = [s for s in _statements(session, period, partner_id) if s.status not in FINALIZED]
     if not statements:
         raise NotFound(f"no open statement of {period} to finalize")
+    shadow = [f"{s.partner_id}/{s.agreement_id}" for s in statements if s.mode == "shadow"]
+    if shadow:
+        raise Refused("shadow statements are never finalized or paid: " + ", ".join(shadow))
     waiting = [f"{s.partner_id}/{s.agreement_id} is {s.status}" for s in statements if s.status != "approved"]
     if waiting:
         raise Refused("finalize needs approved statements: " + "; ".join(waiting))
     stamp = now()
+    day = stamp.date()
+    posted: dict[int, int | None] = {}
+    for s in statements:
+        entry = post_statement(session, s, actor=actor, day=day)
+        posted[s.id] = entry.id if entry else None
+    session.flush()
+    _fault_point("finalize:after-ledger")
     for s in statements:
         s.status, s.finalized_by, s.finalized_at = "settled", actor, stamp
+    session.flush()
+    _fault_point("finalize:after-status")
+    check_invariants(session, {s.partner_id for s in statements})
+    for s in statements:
+        record(
+            session,
+            actor=actor,
+            action="statement.finalize",
+            subject=f"statement:{s.partner_id}/{s.agreement_id}/{period}",
+            statement=s.id,
+            ledger_entry=posted[s.id],
+            before={"status": "approved"},
+            after={"status": "settled", "payable": format_money(s.payable, s.currency)},
+        )
     record(
         session,
         actor=actor,
@@ -254,6 +427,7 @@ def adjust(
         subject=f"{partner_id}/{agreement}/{period}",
         amount=str(amount),
         reason=reason,
+        after={"amount": str(amount), "evidence": evidence},
     )
     if existing:
         preparer = existing[0].prepared_by
@@ -359,6 +533,7 @@ def _store_statement(
     *,
     prepared_by: str,
     stamp: object,
+    fingerprint: str | None = None,
 ) -> StatementRow:
     c = s.components
     agreement = session.get(AgreementRow, s.agreement_id)
@@ -381,6 +556,7 @@ def _store_statement(
         unrounded=json.dumps({k: str(v) for k, v in s.unrounded.items()}, sort_keys=True),
         prepared_by=prepared_by,
         prepared_at=stamp,
+        inputs_fingerprint=fingerprint,
     )
     session.add(row)
     session.flush()

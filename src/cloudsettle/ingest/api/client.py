@@ -248,11 +248,11 @@ def make_client(
     if credentials.provider != provider:
         raise ValueError(f"credentials are for {credentials.provider}, not {provider}")
     if provider == "tencent":
-        from cloudsettle.ingest.api.tencent import TencentClient  # noqa: PLC0415 - SDK import only when used
+        from cloudsettle.ingest.api.tencent import TencentClient
 
         return TencentClient(credentials, endpoint=endpoint)
     if provider == "huawei":
-        from cloudsettle.ingest.api.huawei import HuaweiClient  # noqa: PLC0415 - SDK import only when used
+        from cloudsettle.ingest.api.huawei import HuaweiClient
 
         return HuaweiClient(credentials, endpoint=endpoint)
     raise ValueError(f"unknown provider {provider!r}: expected tencent or huawei")

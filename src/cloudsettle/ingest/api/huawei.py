@@ -28,6 +28,7 @@ import hashlib
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -84,8 +85,12 @@ _REFUNDS = frozenset({4, 20, 24})
 _ADJUSTMENTS = frozenset({9, 16})
 _TAXES = frozenset({15, 100, 101, 102})
 _PURCHASES = frozenset({1, 2, 3, 8, 18, 103})
-_MODES = {1: BillingMode.SUBSCRIPTION, 3: BillingMode.ON_DEMAND, 10: BillingMode.RESERVED,
-          11: BillingMode.SAVINGS_PLAN}
+_MODES = {
+    1: BillingMode.SUBSCRIPTION,
+    3: BillingMode.ON_DEMAND,
+    10: BillingMode.RESERVED,
+    11: BillingMode.SAVINGS_PLAN,
+}
 
 
 def to_yuan(amount: object, measure_id: object = 1) -> Decimal:
@@ -151,8 +156,10 @@ class HuaweiClient:
         )
         # An explicit endpoint (a fake server, a private gateway) and no region: the SDK then
         # makes no IAM call to discover the domain id.
-        builder = builder.with_endpoint(endpoint) if endpoint else builder.with_region(
-            BssRegion.value_of(PRODUCTION_REGION)
+        builder = (
+            builder.with_endpoint(endpoint)
+            if endpoint
+            else builder.with_region(BssRegion.value_of(PRODUCTION_REGION))
         )
         self._client = builder.build()
 
@@ -184,7 +191,9 @@ class HuaweiClient:
         offset = int(token["offset"]) if token else 0
         request = ListSubCustomerBillDetailRequest(bill_cycle=month, offset=offset, limit=self.page_size)
         data = self._call(
-            policy, "list_sub_customer_bill_detail", lambda: self._client.list_sub_customer_bill_detail(request)
+            policy,
+            "list_sub_customer_bill_detail",
+            lambda: self._client.list_sub_customer_bill_detail(request),
         )
         records = data.get("fee_records") or []
         total = data.get("total_count")
@@ -200,7 +209,9 @@ class HuaweiClient:
 
     def lines_from_body(self, month: str, body: bytes) -> tuple[BillingLine, ...]:
         data = read_json(body)
-        return _detail_lines(data.get("fee_records") or [], month, str(data.get("currency") or DEFAULT_CURRENCY))
+        return _detail_lines(
+            data.get("fee_records") or [], month, str(data.get("currency") or DEFAULT_CURRENCY)
+        )
 
     # -- totals, customers, adjustments ------------------------------------------
 
@@ -211,8 +222,9 @@ class HuaweiClient:
         while True:
             request = ListSubcustomerMonthlyBillsRequest(cycle=month, offset=offset, limit=self.page_size)
             data = self._call(
-                policy, "list_subcustomer_monthly_bills",
-                lambda request=request: self._client.list_subcustomer_monthly_bills(request),
+                policy,
+                "list_subcustomer_monthly_bills",
+                partial(self._client.list_subcustomer_monthly_bills, request),
             )
             bodies.append(data["_body"])
             currency = str(data.get("currency") or DEFAULT_CURRENCY)
@@ -233,10 +245,10 @@ class HuaweiClient:
         result: list[CustomerInfo] = []
         offset = 0
         while True:
-            request = ListSubCustomersRequest(body=QuerySubCustomerListReq(offset=offset, limit=self.page_size))
-            data = self._call(
-                policy, "list_sub_customers", lambda request=request: self._client.list_sub_customers(request)
+            request = ListSubCustomersRequest(
+                body=QuerySubCustomerListReq(offset=offset, limit=self.page_size)
             )
+            data = self._call(policy, "list_sub_customers", partial(self._client.list_sub_customers, request))
             infos = data.get("customer_infos") or []
             for info in infos:
                 result.append(
@@ -247,8 +259,15 @@ class HuaweiClient:
                         associated_on=str(info.get("associated_on") or ""),
                         extras={
                             key: str(info[key])
-                            for key in ("customer", "association_type", "label", "customer_type",
-                                        "customer_level", "verified_status", "xaccount_id")
+                            for key in (
+                                "customer",
+                                "association_type",
+                                "label",
+                                "customer_type",
+                                "customer_level",
+                                "verified_status",
+                                "xaccount_id",
+                            )
                             if info.get(key) not in (None, "")
                         },
                     )
@@ -266,8 +285,9 @@ class HuaweiClient:
                 operation_time_begin=begin, operation_time_end=end, offset=offset, limit=self.page_size
             )
             data = self._call(
-                policy, "list_partner_adjust_records",
-                lambda request=request: self._client.list_partner_adjust_records(request),
+                policy,
+                "list_partner_adjust_records",
+                partial(self._client.list_partner_adjust_records, request),
             )
             records = data.get("records") or []
             result.extend(
@@ -305,7 +325,9 @@ def _month_utc(month: str) -> tuple[str, str]:
     start = datetime(year, mon, 1, tzinfo=zone)
     following = datetime(year + mon // 12, mon % 12 + 1, 1, tzinfo=zone)
     fmt = "%Y-%m-%dT%H:%M:%SZ"
-    return start.astimezone(UTC).strftime(fmt), (following - timedelta(seconds=1)).astimezone(UTC).strftime(fmt)
+    return start.astimezone(UTC).strftime(fmt), (following - timedelta(seconds=1)).astimezone(UTC).strftime(
+        fmt
+    )
 
 
 def _int(record: Mapping[str, Any], key: str) -> int | None:
@@ -337,8 +359,16 @@ def _line_id(record: Mapping[str, Any]) -> str:
         return _text(record, "id")
     identity = "|".join(
         _text(record, key)
-        for key in ("bill_cycle", "customer_id", "trade_id", "resource_id", "sub_resource_id", "bill_detail_type",
-                    "trade_time", "consume_time")
+        for key in (
+            "bill_cycle",
+            "customer_id",
+            "trade_id",
+            "resource_id",
+            "sub_resource_id",
+            "bill_detail_type",
+            "trade_time",
+            "consume_time",
+        )
     )
     return "sha256:" + hashlib.sha256(identity.encode("utf-8")).hexdigest()[:32]
 
@@ -359,22 +389,46 @@ def _detail_lines(records: list[Mapping[str, Any]], month: str, currency: str) -
             else datetime(period.year, period.month, 1, tzinfo=ZoneInfo(ZONE)).astimezone(UTC)
         )
         vouchers = sum(
-            (to_yuan(record.get(key), measure)
-             for key in ("coupon_amount", "flexipurchase_coupon_amount", "stored_value_card_amount")),
+            (
+                to_yuan(record.get(key), measure)
+                for key in ("coupon_amount", "flexipurchase_coupon_amount", "stored_value_card_amount")
+            ),
             ZERO,
         )
         extras = {
             f"x_{key}": _text(record, key)
-            for key in ("service_type_name", "resource_type_code", "resource_type_name", "product_id",
-                        "product_name", "product_spec_desc", "resource_name", "region_name", "association_type",
-                        "bill_detail_type", "order_type", "consume_time", "usage_type", "usage_amount",
-                        "usage_measure_id", "period_type", "period_num", "measure_id")
+            for key in (
+                "service_type_name",
+                "resource_type_code",
+                "resource_type_name",
+                "product_id",
+                "product_name",
+                "product_spec_desc",
+                "resource_name",
+                "region_name",
+                "association_type",
+                "bill_detail_type",
+                "order_type",
+                "consume_time",
+                "usage_type",
+                "usage_amount",
+                "usage_measure_id",
+                "period_type",
+                "period_num",
+                "measure_id",
+            )
             if _text(record, key)
         }
         extras.update(
             {
                 f"x_{key}": str(to_yuan(record.get(key), measure))
-                for key in ("payment_amount", "cash_amount", "credit_amount", "debt_amount", "writeoff_amount")
+                for key in (
+                    "payment_amount",
+                    "cash_amount",
+                    "credit_amount",
+                    "debt_amount",
+                    "writeoff_amount",
+                )
                 if record.get(key) is not None
             }
         )

@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from tencentcloud.billing.v20180709 import billing_client
@@ -222,8 +223,9 @@ class TencentClient:
         action = "DescribeBillSummaryByProduct"
 
         def once() -> bytes:
-            body = self._call(direct, action, lambda: self._billing.DescribeBillSummaryByProduct(request),
-                              self._billing)
+            body = self._call(
+                direct, action, lambda: self._billing.DescribeBillSummaryByProduct(request), self._billing
+            )
             if _response(body).get("Ready") == 0:
                 raise NotReady(PROVIDER, action, "Ready=0", "the month's summary is still being prepared")
             return body
@@ -243,13 +245,24 @@ class TencentClient:
     def customers(self, *, policy: CallPolicy = direct) -> list[CustomerInfo]:
         result: list[CustomerInfo] = []
         for record in self._partner_pages(
-            policy, "DescribeAgentAuditedClients", partners_models.DescribeAgentAuditedClientsRequest,
-            "AgentClientSet", {},
+            policy,
+            "DescribeAgentAuditedClients",
+            partners_models.DescribeAgentAuditedClientsRequest,
+            "AgentClientSet",
+            {},
         ):
             extras = {
                 key: str(record[key])
-                for key in ("ClientRemark", "ClientFlag", "ClientType", "ProjectType", "SalesUin",
-                            "TransactionType", "AuthType", "HasOverdueBill")
+                for key in (
+                    "ClientRemark",
+                    "ClientFlag",
+                    "ClientType",
+                    "ProjectType",
+                    "SalesUin",
+                    "TransactionType",
+                    "AuthType",
+                    "HasOverdueBill",
+                )
                 if record.get(key) not in (None, "")
             }
             result.append(
@@ -267,7 +280,10 @@ class TencentClient:
         request = billing_models.DescribeBillAdjustInfoRequest()
         request.Month = month
         body = self._call(
-            policy, "DescribeBillAdjustInfo", lambda: self._billing.DescribeBillAdjustInfo(request), self._billing
+            policy,
+            "DescribeBillAdjustInfo",
+            lambda: self._billing.DescribeBillAdjustInfo(request),
+            self._billing,
         )
         return [
             Adjustment(
@@ -294,7 +310,10 @@ class TencentClient:
                 flag=str(record.get("ExceptionFlag") or ""),
             )
             for record in self._partner_pages(
-                policy, "DescribeRebateInfos", partners_models.DescribeRebateInfosRequest, "RebateInfoSet",
+                policy,
+                "DescribeRebateInfos",
+                partners_models.DescribeRebateInfosRequest,
+                "RebateInfoSet",
                 {"RebateMonth": month},
             )
         ]
@@ -317,8 +336,7 @@ class TencentClient:
             request.Offset = offset
             request.Limit = _PARTNER_PAGE_SIZE
             method = getattr(self._partners, action)
-            body = self._call(policy, action, lambda request=request, method=method: method(request),
-                              self._partners)
+            body = self._call(policy, action, partial(method, request), self._partners)
             response = _response(body)
             page = response.get(set_name) or []
             records.extend(page)
@@ -402,9 +420,21 @@ def _detail_lines(records: list[Mapping[str, Any]], month: str) -> tuple[Billing
         end = max(parse_timestamp(end_text, ZONE), start)
         header_extras = {
             f"x_{key}": _text(record, key)
-            for key in ("BusinessCodeName", "ProductCode", "ProductCodeName", "PayModeName", "ActionType",
-                        "ActionTypeName", "RegionName", "ZoneName", "ResourceName", "OperateUin", "BillId",
-                        "Id", "BillDay")
+            for key in (
+                "BusinessCodeName",
+                "ProductCode",
+                "ProductCodeName",
+                "PayModeName",
+                "ActionType",
+                "ActionTypeName",
+                "RegionName",
+                "ZoneName",
+                "ResourceName",
+                "OperateUin",
+                "BillId",
+                "Id",
+                "BillDay",
+            )
             if _text(record, key)
         }
         associated = record.get("AssociatedOrder")
@@ -421,16 +451,28 @@ def _detail_lines(records: list[Mapping[str, Any]], month: str) -> tuple[Billing
             extras.update(
                 {
                     f"x_{key}": str(component[key])
-                    for key in ("ComponentCode", "ComponentCodeName", "ItemCode", "ItemCodeName",
-                                "CashPayAmount", "IncentivePayAmount", "TransferPayAmount", "Discount",
-                                "InstanceType")
+                    for key in (
+                        "ComponentCode",
+                        "ComponentCodeName",
+                        "ItemCode",
+                        "ItemCodeName",
+                        "CashPayAmount",
+                        "IncentivePayAmount",
+                        "TransferPayAmount",
+                        "Discount",
+                        "InstanceType",
+                    )
                     if component.get(key) not in (None, "")
                 }
             )
             lines.append(
                 BillingLine(
                     line_id="#".join(
-                        (_text(record, "BillId"), _text(component, "ComponentCode"), _text(component, "ItemCode"))
+                        (
+                            _text(record, "BillId"),
+                            _text(component, "ComponentCode"),
+                            _text(component, "ItemCode"),
+                        )
                     ),
                     provider=PROVIDER,
                     account_id=_text(record, "OwnerUin"),

@@ -1,0 +1,402 @@
+"""Runs: what a settlement run read, what it produced, and reproducing it later.
+
+A run's inputs are recorded as one canonical JSON document
+(:class:`~cloudsettle.db.models.RunInputRow`): the exact line revisions (and
+the batches they came from), the agreement versions with their definitions,
+snapshots of the mutable reference data (partners, customers, deals,
+agreements, FX rates), and the history the run was given (carried-in balances,
+finalized statements for step 9, manual adjustments). ``rerun`` rebuilds the
+engine's book from that document alone and compares the statements it gets
+with the ones the run recorded: on unchanged inputs there is no difference.
+
+Also here: the workspace settings (grace window, second-approval threshold),
+the grace cutoff, and the per-statement inputs fingerprint that approval
+checks against a fresh calculation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.orm import Session
+
+from cloudsettle.core.fx import FxTable
+from cloudsettle.core.ledger_chain import canonical
+from cloudsettle.core.money import D
+from cloudsettle.core.periods import parse_period
+from cloudsettle.core.settlement.book import Book, LineKey
+from cloudsettle.core.settlement.model import COMPONENT_NAMES, ManualAdjustment, Statement
+from cloudsettle.core.settlement.run import FinalizedStatement, RunResult
+from cloudsettle.db.models import (
+    AgreementRow,
+    AgreementVersionRow,
+    BillingLineRow,
+    CustomerRow,
+    DealRow,
+    FxRateRow,
+    LineRevisionRow,
+    PartnerRow,
+    RunInputRow,
+    RunRow,
+    SettingRow,
+)
+from cloudsettle.db.types import canonical_decimal
+from cloudsettle.services.audit import now, record
+from cloudsettle.services.book_loader import LoadedBook
+from cloudsettle.services.errors import BadInput, NotFound
+from cloudsettle.services.records import agreement_of, customer_of, deal_of, fx_rate_of, line_of, partner_of
+
+# --- settings -------------------------------------------------------------------
+
+GRACE_DAYS = "grace_days"
+SECOND_APPROVAL_ABOVE = "second_approval_above"
+#: Known settings and how their text is checked.
+SETTINGS: dict[str, str] = {
+    GRACE_DAYS: "days after a period's last day during which late lines still land in it (integer)",
+    SECOND_APPROVAL_ABOVE: "payable above which a statement needs a second approver (amount)",
+}
+
+
+def _check_setting(key: str, value: str) -> str:
+    if key not in SETTINGS and not key.startswith(f"{SECOND_APPROVAL_ABOVE}."):
+        raise BadInput(f"unknown setting {key!r}; known: {', '.join(sorted(SETTINGS))} "
+                       f"(and {SECOND_APPROVAL_ABOVE}.<CURRENCY>)")
+    text = value.strip()
+    if key == GRACE_DAYS:
+        if not text.isdigit():
+            raise BadInput(f"{key} must be a whole number of days, not {value!r}")
+        return str(int(text))
+    try:
+        amount = D(text)
+    except ValueError as exc:
+        raise BadInput(f"{key}: {exc}") from exc
+    if amount < 0:
+        raise BadInput(f"{key} must not be negative")
+    return format(amount, "f")
+
+
+def get_setting(session: Session, key: str) -> str | None:
+    """A setting's text, or None when unset."""
+    row = session.get(SettingRow, key)
+    return row.value if row else None
+
+
+def set_setting(
+    session: Session, *, key: str, value: str, actor: str, reason: str | None = None
+) -> SettingRow:
+    """Set a workspace setting (audited with its before and after value)."""
+    checked = _check_setting(key, value)
+    row = session.get(SettingRow, key)
+    before = row.value if row else None
+    if row is None:
+        row = SettingRow(key=key, value=checked, updated_at=now(), updated_by=actor)
+        session.add(row)
+    else:
+        row.value, row.updated_at, row.updated_by = checked, now(), actor
+    record(session, actor=actor, action="setting.set", subject=f"setting:{key}", reason=reason,
+           before=before, after=checked)
+    return row
+
+
+def grace_days(session: Session) -> int | None:
+    """The grace window in days, or None when late lines always land in the open period."""
+    text = get_setting(session, GRACE_DAYS)
+    return int(text) if text is not None else None
+
+
+def second_approval_threshold(session: Session, currency: str) -> Decimal | None:
+    """The payable above which a statement in ``currency`` needs a second approver."""
+    text = get_setting(session, f"{SECOND_APPROVAL_ABOVE}.{currency}") or get_setting(
+        session, SECOND_APPROVAL_ABOVE)
+    return D(text) if text is not None else None
+
+
+def period_last_day(period: str) -> date:
+    """The last day of a period name (a biweekly name is its first day; it lasts 14 days)."""
+    try:
+        return parse_period(period).end
+    except ValueError:
+        return date.fromisoformat(period) + timedelta(days=13)
+
+
+def cutoff_for(period: str, days: int | None) -> datetime | None:
+    """Lines ingested after this instant no longer land in ``period`` (end of its last day
+    plus the grace window, UTC); None without a grace window."""
+    if days is None:
+        return None
+    return datetime.combine(period_last_day(period) + timedelta(days=days + 1), time(0), tzinfo=UTC)
+
+
+# --- the book as of a cutoff ------------------------------------------------------
+
+
+def load_book_as_of(session: Session, cutoff: datetime | None) -> LoadedBook:
+    """Like :func:`~cloudsettle.services.book_loader.load_book`, but each line at its newest
+    revision ingested before ``cutoff`` (lines first seen after it are left out)."""
+    partners = {r.id: partner_of(r) for r in session.scalars(select(PartnerRow))}
+    customers = {(r.provider, r.account_id): customer_of(r) for r in session.scalars(select(CustomerRow))}
+    versions: dict[str, list[AgreementVersionRow]] = defaultdict(list)
+    for v in session.scalars(select(AgreementVersionRow)):
+        versions[v.agreement_id].append(v)
+    agreements = {
+        r.id: agreement_of(r, versions[r.id]) for r in session.scalars(select(AgreementRow)) if versions[r.id]
+    }
+    deals = [deal_of(r) for r in session.scalars(select(DealRow).order_by(DealRow.id))]
+    fx = FxTable(fx_rate_of(r) for r in session.scalars(select(FxRateRow)))
+    query = select(LineRevisionRow)
+    if cutoff is None:
+        query = query.join(
+            BillingLineRow,
+            (BillingLineRow.provider == LineRevisionRow.provider)
+            & (BillingLineRow.line_id == LineRevisionRow.line_id)
+            & (BillingLineRow.current_revision == LineRevisionRow.revision),
+        )
+    else:
+        query = query.where(LineRevisionRow.ingested_at < cutoff)
+    newest: dict[LineKey, LineRevisionRow] = {}
+    for row in session.scalars(query.order_by(LineRevisionRow.provider, LineRevisionRow.line_id,
+                                              LineRevisionRow.revision)):
+        newest[(row.provider, row.line_id)] = row
+    lines = [line_of(r) for r in newest.values()]
+    revisions = {k: r.revision for k, r in newest.items()}
+    sources = {k: (r.batch_id, r.source_row) for k, r in newest.items()}
+    book = Book(partners=partners, agreements=agreements, deals=deals, lines=lines, customers=customers,
+                fx=fx)
+    return LoadedBook(book, revisions, sources)
+
+
+# --- fingerprints -------------------------------------------------------------------
+
+
+def num(value: Decimal | None) -> str:
+    """One spelling per number (``25.00`` and ``25`` are the same amount): fingerprints and
+    result documents must not depend on how a value was written or loaded."""
+    return "None" if value is None else format(canonical_decimal(value), "f")
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def statement_fingerprint(statement: Statement, revisions: Mapping[LineKey, int],
+                          version_fingerprint: str, verification: str) -> str:
+    """sha256 of everything a statement was computed from and came to: the version, the
+    partner's payee state, each line's revision and treatment, adjustments and history."""
+    doc = {
+        "key": [statement.partner_id, statement.agreement_id, statement.period.name],
+        "version": [statement.version.version, version_fingerprint],
+        "verification": verification,
+        "lines": [
+            [sl.line.provider, sl.line.line_id, revisions.get((sl.line.provider, sl.line.line_id), 0),
+             sl.role.value, num(sl.fraction), num(sl.fx_rate), num(sl.amount), sl.original_line_id]
+            for sl in statement.lines
+        ],
+        "manual": [[a.id, num(a.amount)] for a in statement.manual_adjustments],
+        "prior": [[p.corrects_period, num(p.amount)] for p in statement.prior_period_adjustments],
+        "components": [num(getattr(statement.components, n)) for n in COMPONENT_NAMES],
+        "findings": sorted(f"{f.kind.value}:{f.line_id}" for f in statement.findings),
+    }
+    return _sha(canonical(doc))
+
+
+# --- recording a run -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunHistory:
+    """What the store told the engine besides the book (all keyed by agreement id)."""
+
+    carried_in: Mapping[str, Decimal]
+    finalized: Mapping[str, list[FinalizedStatement]]
+    adjustments: Mapping[str, list[ManualAdjustment]]
+    skip: frozenset[str]
+
+
+def _row_dict(row: Any, names: Iterable[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for n in names:
+        v = getattr(row, n)
+        if isinstance(v, Decimal):
+            v = {"$d": format(v, "f")}
+        elif isinstance(v, datetime):
+            v = {"$t": v.astimezone(UTC).isoformat(timespec="microseconds")}
+        elif isinstance(v, date):
+            v = {"$day": v.isoformat()}
+        out[n] = v
+    return out
+
+
+def _from_json(value: Any) -> Any:
+    if isinstance(value, dict):
+        if "$d" in value:
+            return D(value["$d"])
+        if "$t" in value:
+            return datetime.fromisoformat(value["$t"])
+        if "$day" in value:
+            return date.fromisoformat(value["$day"])
+    return value
+
+
+def _columns(model: type) -> list[str]:
+    return [c.key for c in model.__table__.columns]  # type: ignore[attr-defined]
+
+
+def inputs_document(session: Session, loaded: LoadedBook, *, period: str, partner_id: str | None,
+                    cutoff: datetime | None, history: RunHistory) -> dict[str, Any]:
+    """The canonical record of a run's inputs."""
+    keys = sorted(loaded.revisions)
+    versions = list(session.scalars(select(AgreementVersionRow).order_by(
+        AgreementVersionRow.agreement_id, AgreementVersionRow.version)))
+    return {
+        "period": period,
+        "partner": partner_id,
+        "cutoff": cutoff.isoformat() if cutoff else None,
+        "lines": [[p, line, loaded.revisions[(p, line)]] for p, line in keys],
+        "batches": sorted({loaded.sources[k][0] for k in keys}),
+        "agreement_versions": [_row_dict(v, _columns(AgreementVersionRow)) for v in versions],
+        "agreements": [_row_dict(r, _columns(AgreementRow))
+                       for r in session.scalars(select(AgreementRow).order_by(AgreementRow.id))],
+        "partners": [_row_dict(r, _columns(PartnerRow))
+                     for r in session.scalars(select(PartnerRow).order_by(PartnerRow.id))],
+        "customers": [_row_dict(r, _columns(CustomerRow)) for r in session.scalars(
+            select(CustomerRow).order_by(CustomerRow.provider, CustomerRow.account_id))],
+        "deals": [_row_dict(r, _columns(DealRow))
+                  for r in session.scalars(select(DealRow).order_by(DealRow.id))],
+        "fx_rates": [_row_dict(r, _columns(FxRateRow)) for r in session.scalars(select(FxRateRow).order_by(
+            FxRateRow.day, FxRateRow.from_currency, FxRateRow.to_currency))],
+        "carried_in": {k: format(v, "f") for k, v in sorted(history.carried_in.items())},
+        "finalized": {k: [[f.period, f.version, format(f.earned, "f"), format(f.already_adjusted, "f")]
+                          for f in v] for k, v in sorted(history.finalized.items())},
+        "adjustments": {k: [[a.id, format(a.amount, "f"), a.reason, a.created_by,
+                             a.created_at.isoformat() if a.created_at else None, a.evidence] for a in v]
+                        for k, v in sorted(history.adjustments.items())},
+        "skip": sorted(history.skip),
+    }
+
+
+def results_document(result: RunResult) -> dict[str, Any]:
+    """What a run produced, in a form two runs can be compared on."""
+    out: dict[str, Any] = {}
+    for s in result.statements:
+        out[f"{s.partner_id}/{s.agreement_id}/{s.period.name}"] = {
+            "version": s.version.version,
+            "currency": s.currency,
+            "components": {n: num(getattr(s.components, n)) for n in COMPONENT_NAMES},
+            "base_total": num(s.base_total),
+            "billed_total": num(s.billed_total),
+            "lines": [[sl.line.provider, sl.line.line_id, sl.role.value, num(sl.amount),
+                       num(sl.shown), num(sl.tier_uplift_shown),
+                       ",".join(r.value for r in sl.reasons)] for sl in s.lines],
+            "findings": sorted(f"{f.kind.value}:{f.line_id or ''}" for f in s.findings),
+        }
+    return {"statements": out, "findings": sorted(f"{f.kind.value}:{f.line_id or ''}:{f.agreement_id or ''}"
+                                                  for f in result.findings)}
+
+
+def record_run(session: Session, run_id: int, inputs: dict[str, Any], result: RunResult,
+               cutoff: datetime | None) -> RunInputRow:
+    """Store the run's inputs and results."""
+    text = canonical(inputs)
+    row = RunInputRow(run_id=run_id, fingerprint=_sha(text), cutoff=cutoff, inputs=text,
+                      results=canonical(results_document(result)))
+    session.add(row)
+    return row
+
+
+# --- rerun ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RerunResult:
+    """The run, the inputs fingerprint, and every difference between the recorded and the
+    recomputed results (empty when the run reproduces)."""
+
+    run_id: int
+    period: str
+    fingerprint: str
+    statements: int
+    differences: tuple[str, ...]
+
+
+def _book_from_inputs(session: Session, doc: Mapping[str, Any]) -> tuple[Book, RunHistory]:
+    def rows(model: type, items: list[dict[str, Any]]) -> list[Any]:
+        return [model(**{k: _from_json(v) for k, v in item.items()}) for item in items]
+
+    partners = {r.id: partner_of(r) for r in rows(PartnerRow, doc["partners"])}
+    customers = {(r.provider, r.account_id): customer_of(r) for r in rows(CustomerRow, doc["customers"])}
+    versions: dict[str, list[AgreementVersionRow]] = defaultdict(list)
+    for v in rows(AgreementVersionRow, doc["agreement_versions"]):
+        versions[v.agreement_id].append(v)
+    agreements = {r.id: agreement_of(r, versions[r.id]) for r in rows(AgreementRow, doc["agreements"])
+                  if versions[r.id]}
+    deals = [deal_of(r) for r in rows(DealRow, doc["deals"])]
+    fx = FxTable(fx_rate_of(r) for r in rows(FxRateRow, doc["fx_rates"]))
+    wanted = [tuple(x) for x in doc["lines"]]
+    found: dict[tuple[str, str, int], LineRevisionRow] = {}
+    for start in range(0, len(wanted), 400):
+        chunk = wanted[start:start + 400]
+        query = select(LineRevisionRow).where(
+            tuple_(LineRevisionRow.provider, LineRevisionRow.line_id, LineRevisionRow.revision).in_(chunk))
+        for r in session.scalars(query):
+            found[(r.provider, r.line_id, r.revision)] = r
+    missing = [w for w in wanted if w not in found]
+    if missing:
+        raise NotFound(f"the run used line revisions that are no longer stored: {missing[:5]}")
+    lines = [line_of(found[(str(p), str(i), int(r))]) for p, i, r in wanted]
+    book = Book(partners=partners, agreements=agreements, deals=deals, lines=lines, customers=customers,
+                fx=fx)
+    history = RunHistory(
+        carried_in={k: D(v) for k, v in doc["carried_in"].items()},
+        finalized={k: [FinalizedStatement(p, int(ver), D(e), D(a)) for p, ver, e, a in v]
+                   for k, v in doc["finalized"].items()},
+        adjustments={k: [ManualAdjustment(i, D(amt), reason, by,
+                                          datetime.fromisoformat(at) if at else None, ev)
+                         for i, amt, reason, by, at, ev in v] for k, v in doc["adjustments"].items()},
+        skip=frozenset(doc["skip"]),
+    )
+    return book, history
+
+
+def diff_results(recorded: Mapping[str, Any], again: Mapping[str, Any], prefix: str = "") -> list[str]:
+    """Every path where two result documents differ, with both values."""
+    out: list[str] = []
+    for key in sorted(set(recorded) | set(again)):
+        path = f"{prefix}{key}"
+        a, b = recorded.get(key, "<absent>"), again.get(key, "<absent>")
+        if isinstance(a, dict) and isinstance(b, dict):
+            out.extend(diff_results(a, b, path + "."))
+        elif a != b:
+            out.append(f"{path}: recorded {json.dumps(a)} rerun {json.dumps(b)}")
+    return out
+
+
+def rerun(session: Session, *, run_id: int) -> RerunResult:
+    """Recompute a run from its recorded inputs and compare with its recorded results."""
+    from cloudsettle.core.settlement.book import MappedBook
+    from cloudsettle.core.settlement.run import settle_period
+
+    run = session.get(RunRow, run_id)
+    if run is None:
+        raise BadInput(f"unknown run {run_id}")
+    stored = session.get(RunInputRow, run_id)
+    if stored is None:
+        raise NotFound(f"run {run_id} has no recorded inputs (it predates input recording)")
+    doc = json.loads(stored.inputs)
+    if _sha(stored.inputs) != stored.fingerprint:
+        raise NotFound(f"run {run_id}: the recorded inputs do not match their fingerprint")
+    book, history = _book_from_inputs(session, doc)
+    result = settle_period(MappedBook(book), doc["period"], partner_id=doc["partner"],
+                           carried_in=history.carried_in, finalized=history.finalized,
+                           adjustments=history.adjustments, skip=history.skip)
+    recorded = json.loads(stored.results)
+    again = json.loads(canonical(results_document(result)))
+    return RerunResult(run_id, doc["period"], stored.fingerprint, len(result.statements),
+                       tuple(diff_results(recorded, again)))
