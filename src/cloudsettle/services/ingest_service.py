@@ -24,9 +24,9 @@ from cloudsettle.db.models import (
     RawObjectRow,
 )
 from cloudsettle.ingest.errors import RowError, UnknownFormatError, UnreadableSourceError
+from cloudsettle.ingest.raw_store import RawStore
 from cloudsettle.ingest.readers import iter_bill_file
 from cloudsettle.ingest.service_categories import CategoryMap
-from cloudsettle.ingest.raw_store import RawStore
 from cloudsettle.services.audit import now, record
 from cloudsettle.services.errors import BadInput
 from cloudsettle.services.records import revision_row
