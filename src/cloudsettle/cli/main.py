@@ -29,6 +29,7 @@ from cloudsettle.services.config_service import load_config_file
 from cloudsettle.services.errors import BadInput, NotFound, ServiceError
 from cloudsettle.services.explain import explain_lines
 from cloudsettle.services.ingest_service import ingest_file
+from cloudsettle.services.pull_service import fetch, record_pull
 from cloudsettle.services.settlement_service import (
     adjust,
     approve,
@@ -187,6 +188,57 @@ def ingest(
                     problems = max(problems, 1)
         out.print(table)
         return problems
+
+    run(body)
+
+
+@app.command(name="pull")
+def pull_cmd(
+    provider: Annotated[str, typer.Option("--provider", help="tencent or huawei.")],
+    month: Annotated[str, typer.Option("--month", help="The bill month, e.g. 2026-10.")],
+    endpoint: Annotated[
+        str | None, typer.Option("--endpoint", help="Another API address (a test or proxy server).")
+    ] = None,
+    secrets: Annotated[
+        Path | None,
+        typer.Option("--secrets", help="A YAML/JSON file with the API keys (else the environment)."),
+    ] = None,
+    workspace_opt: WorkspaceOpt = None,
+    user: UserOpt = None,
+) -> None:
+    """Pull a month's bill lines, totals and customers through the provider's SDK (resumable)."""
+
+    def body() -> int:
+        with workspace(workspace_opt) as ws:
+            result = fetch(
+                provider=provider,
+                month=month,
+                checkpoints=ws.root / "pulls",
+                env=os.environ,
+                secrets_file=secrets,
+                endpoint=endpoint,
+            )
+            with ws.unit_of_work() as session:
+                r = record_pull(session, result=result, raw_store=ws.raw_store, actor=actor_name(user))
+        i = r.ingest
+        table = Table(
+            "source", "pages", "new", "revised", "unchanged", "duplicate", "totals mismatches", title="pull"
+        )
+        table.add_row(
+            i.file_name,
+            f"{r.pages} ({r.resumed_pages} resumed)",
+            str(i.new),
+            str(i.revised),
+            str(i.unchanged),
+            str(i.duplicate),
+            str(r.mismatches),
+        )
+        out.print(table)
+        out.print(
+            f"customers added: {r.customers_added}; provider adjustments listed: {r.adjustments}; "
+            f"rebate figures: {r.rebates}"
+        )
+        return 1 if r.mismatches else 0
 
     run(body)
 
@@ -463,6 +515,9 @@ app.command(name="pack")(pack_cmd)
 from cloudsettle.cli.ledger_cmds import ledger_app  # noqa: E402 (reads main lazily)
 
 app.add_typer(ledger_app, name="ledger")
+from cloudsettle.cli.audit_cmds import audit_app  # noqa: E402 (reads main lazily)
+
+app.add_typer(audit_app, name="audit")
 # --- end of sub-apps ---
 
 

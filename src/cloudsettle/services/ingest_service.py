@@ -24,7 +24,7 @@ from cloudsettle.db.models import (
     RawObjectRow,
 )
 from cloudsettle.ingest.errors import RowError, UnknownFormatError, UnreadableSourceError
-from cloudsettle.ingest.raw_store import RawStore
+from cloudsettle.ingest.raw_store import RawStore, StoredObject
 from cloudsettle.ingest.readers import iter_bill_file
 from cloudsettle.ingest.service_categories import CategoryMap
 from cloudsettle.services.audit import now, record
@@ -87,6 +87,33 @@ def ingest_file(
         raise BadInput(f"{path.name}: not readable text ({exc.reason} at byte {exc.start})") from exc
 
     stored = raw_store.put_file(path)
+    return apply_batch(
+        session,
+        stored=stored,
+        source_kind="file",
+        name=path.name,
+        provider=bill_format.provider,
+        fmt=bill_format.name,
+        rows=rows,
+        errors=errors,
+        actor=actor,
+    )
+
+
+def apply_batch(
+    session: Session,
+    *,
+    stored: StoredObject,
+    source_kind: str,
+    name: str,
+    provider: str,
+    fmt: str,
+    rows: list[tuple[int, BillingLine]],
+    errors: list[RowError],
+    actor: str,
+) -> IngestReport:
+    """Record a raw batch (a file or a pull) and its lines: new lines and changed ones become
+    revisions, the rest is counted; duplicates and bad rows become findings."""
     stamp = now()
     if session.get(RawObjectRow, stored.sha256) is None:
         session.add(
@@ -99,10 +126,10 @@ def ingest_file(
         )
     batch = IngestBatchRow(
         sha256=stored.sha256,
-        source_kind="file",
-        file_name=path.name,
-        provider=bill_format.provider,
-        format=bill_format.name,
+        source_kind=source_kind,
+        file_name=name,
+        provider=provider,
+        format=fmt,
         received_at=stamp,
         received_by=actor,
         rows_total=0,
@@ -126,9 +153,7 @@ def ingest_file(
     ]
     fresh = [row for row, is_stale in zip(rows, stale, strict=True) if not is_stale]
     classification = classify((line for _, line in fresh), {k: h[1] for k, h in heads.items()})
-    report = IngestReport(
-        path.name, batch.id, stored.sha256, bill_format.name, errors=errors, rejected=len(errors)
-    )
+    report = IngestReport(name, batch.id, stored.sha256, fmt, errors=errors, rejected=len(errors))
     report.unchanged += sum(stale)
     for (row_number, _), classified in zip(fresh, classification.lines, strict=True):
         outcome = classified.outcome
@@ -164,10 +189,10 @@ def ingest_file(
         session.add(
             FindingRow(
                 kind=finding.kind.value,
-                message=f"{path.name}: {finding.message}",
+                message=f"{name}: {finding.message}",
                 batch_id=batch.id,
                 line_id=finding.line_id,
-                file_name=path.name,
+                file_name=name,
                 created_at=stamp,
             )
         )
@@ -191,7 +216,7 @@ def ingest_file(
         session,
         actor=actor,
         action="ingest.file",
-        subject=path.name,
+        subject=name,
         batch=batch.id,
         sha256=stored.sha256,
         new=report.new,

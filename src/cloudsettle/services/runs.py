@@ -62,6 +62,10 @@ SECOND_APPROVAL_ABOVE = "second_approval_above"
 SETTINGS: dict[str, str] = {
     GRACE_DAYS: "days after a period's last day during which late lines still land in it (integer)",
     SECOND_APPROVAL_ABOVE: "payable above which a statement needs a second approver (amount)",
+    "debtor.name": "the paying company's name in payout files",
+    "debtor.iban": "the account payouts are paid from (IBAN)",
+    "debtor.account_number": "the account payouts are paid from, when it has no IBAN",
+    "debtor.bic": "the paying bank's BIC",
 }
 
 
@@ -70,6 +74,10 @@ def _check_setting(key: str, value: str) -> str:
         raise BadInput(f"unknown setting {key!r}; known: {', '.join(sorted(SETTINGS))} "
                        f"(and {SECOND_APPROVAL_ABOVE}.<CURRENCY>)")
     text = value.strip()
+    if key.startswith("debtor."):
+        if not text:
+            raise BadInput(f"{key} must not be empty")
+        return text
     if key == GRACE_DAYS:
         if not text.isdigit():
             raise BadInput(f"{key} must be a whole number of days, not {value!r}")
