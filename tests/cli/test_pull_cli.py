@@ -23,7 +23,7 @@ ENV = {
 }
 
 
-def _pull(tmp: Path, db: str, provider: str, endpoint: str, *extra: str, env: dict[str, str] | None = None):  # noqa: ANN202
+def _pull(tmp: Path, db: str, provider: str, endpoint: str, *extra: str, env: dict[str, str] | None = None):
     return CliRunner().invoke(
         app,
         [
