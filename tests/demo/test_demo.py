@@ -1,10 +1,12 @@
-"""The demo end to end: generated input, settled statements, idempotent re-runs, the CLI."""
+"""The demo end to end: generated native bill files, settled statements, idempotent re-runs, the CLI."""
 
 from __future__ import annotations
 
 import decimal
+import gzip
 import io
 import json
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,21 +18,29 @@ from typer.testing import CliRunner
 
 from cloudsettle.cli.main import app
 from cloudsettle.config_file.loader import load_config
+from cloudsettle.core.lines import BillingLine
 from cloudsettle.core.money import D
 from cloudsettle.core.settlement.model import COMPONENT_NAMES
-from cloudsettle.db.models import FindingRow, StatementRow
+from cloudsettle.db.models import FindingRow, IngestBatchRow, LineRevisionRow, StatementRow
 from cloudsettle.demo import GOODWILL, run_demo
 from cloudsettle.demo.generator import (
     CONFIG_FILE,
+    FILE_FORMATS,
+    HUAWEI_CN_SEP,
+    HUAWEI_EN_OCT,
+    MOVER,
     OCTOBER_FILES,
     PARTNERS,
     RESTATED_FILE,
     SEPTEMBER_FILES,
+    TENCENT_CN_OCT,
+    TENCENT_CN_SEP,
+    TENCENT_EN_OCT,
     generate,
     write_demo_input,
 )
 from cloudsettle.ingest.errors import RowError
-from cloudsettle.ingest.focus import iter_focus_csv
+from cloudsettle.ingest.readers import iter_bill_file
 from cloudsettle.services.workspace import open_workspace
 
 ADDENDS = ("commission", "tier_uplift", "clawback", "cap_adjustment", "fees", "manual_adjustment",
@@ -113,12 +123,21 @@ def _doc(root: Path, period: str, partner: str) -> dict[str, Any]:
     return _statements(root, period)[f"{partner}-{agreement}.json"]
 
 
-def test_usd_statement_converts_every_line(demo: tuple[Path, str]) -> None:
+def test_usd_statement_converts_every_cny_line(demo: tuple[Path, str]) -> None:
+    """Harbor is paid in USD: its Huawei lines (CNY) are converted, its Tencent reseller-bill
+    lines are already in USD."""
     root, _ = demo
     doc = _doc(root, "2026-10", "P-HARBOR")
     assert doc["currency"] == "USD"
-    assert all(line["fx_rate"] is not None and D(line["fx_rate"]) > 0 for line in doc["lines"])
-    assert any(line["role"] == "clawback" for line in doc["lines"])
+    huawei = [line for line in doc["lines"] if line["provider"] == "huawei"]
+    tencent = [line for line in doc["lines"] if line["provider"] == "tencent"]
+    assert huawei
+    assert tencent
+    assert all(line["fx_rate"] is not None and D(line["fx_rate"]) > 0 for line in huawei)
+    assert all(line["fx_rate"] is None for line in tencent)
+    clawbacks = [line for line in huawei if line["role"] == "clawback"]
+    assert clawbacks
+    assert all(line["fx_rate"] is not None for line in clawbacks)
     assert _component(doc, "clawback") < 0
 
 
@@ -131,6 +150,7 @@ def test_partner_stories(demo: tuple[Path, str]) -> None:
     assert any("clawback_elsewhere" in line["reasons"] for line in yunfan["lines"])
     qihang = _doc(root, "2026-10", "P-QIHANG")
     assert any("outside_clawback_window" in line["reasons"] for line in qihang["lines"])
+    assert _component(qihang, "clawback") < 0
     assert _component(qihang, "cap_adjustment") < 0  # the cap cuts
     linwei = _doc(root, "2026-10", "P-LINWEI")
     assert _component(linwei, "cap_adjustment") > 0  # the floor lifts
@@ -157,6 +177,7 @@ def test_missing_deal_is_the_only_workspace_finding(demo: tuple[Path, str]) -> N
     assert "in_exception" not in statuses
     assert "missing_deal" in output
     assert "Northwind Trial Account" in output
+    assert "包年包月退费" in output  # the one Tencent refund is explained: it nets, no clawback
 
 
 def test_output_says_where_the_outputs_are(demo: tuple[Path, str]) -> None:
@@ -176,7 +197,8 @@ def test_second_run_succeeds_and_keeps_september(tmp_path: Path, monkeypatch: py
     code, output = _run(tmp_path)
     assert code == 0
     assert "already finalized" in output
-    assert "6 re-used" in output
+    assert f"{len(generate())} re-used" in output
+    assert "already ingested" in output
     assert {p.name: p.read_bytes() for p in (tmp_path / "out/statements/2026-09").glob("*.json")} == september
     assert {p.name: p.read_bytes() for p in (tmp_path / "out/statements/2026-10").glob("*.json")} == october
     ws = open_workspace(tmp_path, env={})
@@ -196,11 +218,19 @@ def test_generator_is_deterministic(tmp_path: Path) -> None:
     names = [CONFIG_FILE, *SEPTEMBER_FILES, *OCTOBER_FILES, RESTATED_FILE]
     assert list(first) == names
     for name in names:
-        assert a.path(name).read_bytes() == b.path(name).read_bytes() == first[name].encode()
+        assert a.path(name).read_bytes() == b.path(name).read_bytes() == first[name]
     again = write_demo_input(tmp_path / "a")
     assert again.written == ()
     assert again.reused == tuple(names)
     assert generate(seed=7) != first
+
+
+def _read(path: Path) -> tuple[str, list[BillingLine]]:
+    """A generated file through the real readers: its detected format and lines (no bad row)."""
+    bill_format, items = iter_bill_file(path)
+    read = [item for _, item in items]
+    assert not [i for i in read if isinstance(i, RowError)], path.name
+    return bill_format.name, [i for i in read if isinstance(i, BillingLine)]
 
 
 def test_generated_input_reads_cleanly(tmp_path: Path) -> None:
@@ -209,18 +239,143 @@ def test_generated_input_reads_cleanly(tmp_path: Path) -> None:
     assert len(bundle.partners) == 6
     assert len(bundle.customers) == 25
     assert len(bundle.fx_rates) == 61
-    moved = [d for d in bundle.deals if d.account_id == next(
-        d2.account_id for d2 in bundle.deals if d2.id == "D-T08")]
+    mover = next(d.account_id for d in bundle.deals if d.id == f"D-{MOVER}")
+    moved = [d for d in bundle.deals if d.account_id == mover]
     assert {(d.partner_id, str(d.valid_from), str(d.valid_to)) for d in moved} == {
         ("P-QIHANG", "2026-01-01", "2026-10-16"), ("P-YUNFAN", "2026-10-16", "None")}
+    deal_accounts = {(d.provider, d.account_id) for d in bundle.deals}
     for name in (*SEPTEMBER_FILES, *OCTOBER_FILES):
-        items = [item for _, item in iter_focus_csv(written.path(name))]
-        assert not [i for i in items if isinstance(i, RowError)], name
-        assert 300 <= len(items) <= 3000, name
-        refunds = [i for i in items if not isinstance(i, RowError) and i.original_line_id]
-        assert bool(refunds) == (name in OCTOBER_FILES)
-        categories = {i.charge_category.value for i in items if not isinstance(i, RowError)}
-        assert {"usage", "purchase"} <= categories
+        fmt, lines = _read(written.path(name))
+        assert fmt == FILE_FORMATS[name], name
+        assert 100 <= len(lines) <= 3000, name
+        accounts = {(line.provider, line.account_id) for line in lines}
+        # every native account id but the deliberate missing_deal customer's maps to a deal
+        assert len(accounts - deal_accounts) <= (1 if name.startswith("huawei") else 0), name
+        assert {"usage", "purchase"} <= {line.charge_category.value for line in lines}, name
+        assert len({line.region for line in lines}) >= 2, name
+        assert any(line.voucher_amount > 0 for line in lines), name
+        assert any(line.discount_amount > 0 for line in lines), name
+        assert len({line.service for line in lines}) >= 4, name
+    assert {FILE_FORMATS[n] for n in (*SEPTEMBER_FILES, *OCTOBER_FILES)} == {
+        "tencent-console-cn", "tencent-reseller-en", "huawei-detail-cn", "huawei-costcenter-en"}
+
+
+def test_huawei_refunds_name_september_orders(tmp_path: Path) -> None:
+    """Every October Huawei refund links (原订单号 + resource id) to a September line;
+    the adjustments and tax lines (codes 9, 15, 100) are there too."""
+    written = write_demo_input(tmp_path)
+    _, september = _read(written.path(HUAWEI_CN_SEP))
+    _, october = _read(written.path(HUAWEI_EN_OCT))
+    by_id = {line.line_id: line for line in september}
+    refunds = [line for line in october if line.list_amount < 0 and line.original_line_id]
+    assert len(refunds) == 5
+    for refund in refunds:
+        original = by_id[refund.original_line_id or ""]
+        assert (original.account_id, original.resource_id) == (refund.account_id, refund.resource_id)
+        assert original.charge_category.value == refund.charge_category.value == "purchase"
+        assert -refund.list_amount <= original.list_amount
+    assert {line.extras["huawei.bill_type"] for line in refunds} == {
+        "Refund-unsubscription", "Refund-change", "Refund-conversion from yearly/monthly to pay-per-use"}
+    for lines in (september, october):
+        categories = {line.charge_category.value for line in lines}
+        assert {"adjustment", "tax"} <= categories
+        assert {line.region for line in lines} == {"cn-north-4", "cn-east-3", "cn-south-1"}
+    taxes = {line.extras["huawei.bill_type"] for line in september if line.charge_category.value == "tax"}
+    assert taxes == {"15"}
+    assert any(line.voucher_amount > 0 and line.extras.get("huawei.payable") for line in september)
+
+
+def test_native_encodings_and_wrappings(tmp_path: Path) -> None:
+    written = write_demo_input(tmp_path)
+    gb = written.path(HUAWEI_CN_SEP).read_bytes()
+    with pytest.raises(UnicodeDecodeError):
+        gb.decode("utf-8")
+    assert gb.decode("gb18030").startswith("账期,")
+    assert written.path(TENCENT_CN_SEP).read_bytes().startswith("\ufeff支付者UIN".encode())
+    with zipfile.ZipFile(written.path(TENCENT_CN_OCT)) as archive:
+        assert archive.namelist() == ["tencent-bill-detail-2026-10.csv"]
+        assert archive.read(archive.namelist()[0]).startswith("\ufeff支付者UIN".encode())
+    text = gzip.decompress(written.path(TENCENT_EN_OCT).read_bytes()).decode("utf-8")
+    assert text.startswith("Payer Account ID,Owner Account ID")
+    _, usd = _read(written.path(TENCENT_EN_OCT))
+    assert {line.currency for line in usd} == {"USD"}
+    assert all(line.tax_amount > 0 for line in usd)
+
+
+def test_tencent_console_lines(tmp_path: Path) -> None:
+    """The Chinese console files: subscriptions and pay-as-you-go, the 调账 adjustment, the one
+    (unlinked) 包年包月退费 refund, and billing by deduction month."""
+    written = write_demo_input(tmp_path)
+    _, october = _read(written.path(TENCENT_CN_OCT))
+    assert {line.billing_mode.value for line in october} == {"subscription", "on_demand"}
+    kinds = {line.extras["tencent.type"] for line in october}
+    assert {"包年包月续费", "按量计费日结", "按量计费小时结", "包年包月退费", "调账扣费"} <= kinds
+    refunds = [line for line in october if line.extras["tencent.type"] == "包年包月退费"]
+    assert len(refunds) == 1
+    assert refunds[0].list_amount < 0
+    assert refunds[0].original_line_id is None
+    assert [line.charge_category.value for line in october if line.extras["tencent.type"] == "调账扣费"] == [
+        "adjustment"]
+    assert {line.region for line in october} == {"广州", "上海", "北京"}
+    assert {line.billing_period.isoformat() for line in october} == {"2026-10-01"}
+
+
+def test_restatement_revises_one_october_line_and_adds_a_late_september_line(tmp_path: Path) -> None:
+    written = write_demo_input(tmp_path)
+    fmt, restated = _read(written.path(RESTATED_FILE))
+    assert fmt == "tencent-console-cn"
+    _, october = _read(written.path(TENCENT_CN_OCT))
+    _, september = _read(written.path(TENCENT_CN_SEP))
+    by_id = {line.line_id: line for line in october}
+    revised = [line for line in restated if line.line_id in by_id]
+    late = [line for line in restated if line.line_id not in by_id]
+    assert len(revised) == 1
+    assert len(late) == 1
+    assert revised[0].list_amount < by_id[revised[0].line_id].list_amount
+    assert late[0].billing_period.isoformat() == "2026-09-01"
+    assert late[0].line_id not in {line.line_id for line in september}
+
+
+def test_ingest_table_and_batches(demo: tuple[Path, str]) -> None:
+    """The printed ingest table names each native format with zero rejected rows; the
+    restatement gives exactly one revised line and one new (late September) line."""
+    root, output = demo
+    for name in (*SEPTEMBER_FILES, *OCTOBER_FILES, RESTATED_FILE):
+        row = next(r for r in output.splitlines() if f" {name} " in r)
+        cells = [c.strip() for c in row.strip("│ ").split("│")]
+        assert cells[1] == FILE_FORMATS[name], row
+        assert cells[5] == "0", row  # rejected
+    ws = open_workspace(root, env={})
+    try:
+        with ws.unit_of_work() as session:
+            batches = {b.file_name: b for b in session.scalars(select(IngestBatchRow))}
+            revised_lines = list(session.scalars(
+                select(LineRevisionRow).where(LineRevisionRow.revision == 2)))
+    finally:
+        ws.close()
+    assert {n: b.format for n, b in batches.items()} == FILE_FORMATS
+    assert {b.rows_rejected for b in batches.values()} == {0}
+    assert {b.status for b in batches.values()} == {"loaded"}
+    restated = batches[RESTATED_FILE]
+    assert (restated.rows_new, restated.rows_revised, restated.rows_unchanged) == (1, 1, 0)
+    assert len(revised_lines) == 1
+    assert revised_lines[0].batch_id == restated.id
+
+
+def test_huawei_clawbacks_are_linked(demo: tuple[Path, str]) -> None:
+    """The October clawbacks come from linked Huawei refunds; the mover's refund is clawed
+    back from Qihang and only listed on Yunfan."""
+    root, _ = demo
+    clawbacks = [(partner, line) for partner in ("P-YUNFAN", "P-QIHANG", "P-HARBOR")
+                 for line in _doc(root, "2026-10", partner)["lines"] if line["role"] == "clawback"]
+    assert len(clawbacks) == 5
+    assert all(line["original_line_id"] and line["provider"] == "huawei" for _, line in clawbacks)
+    assert {p for p, _ in clawbacks} == {"P-YUNFAN", "P-QIHANG", "P-HARBOR"}
+    elsewhere = [line for line in _doc(root, "2026-10", "P-YUNFAN")["lines"]
+                 if "clawback_elsewhere" in line["reasons"]]
+    assert len(elsewhere) == 1
+    qihang_originals = {line["original_line_id"] for p, line in clawbacks if p == "P-QIHANG"}
+    assert elsewhere[0]["original_line_id"] in qihang_originals
 
 
 def test_cli_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,6 +7,11 @@ hold: ``demo-preparer`` ingests and settles, ``demo-approver`` approves and
 finalizes, ``demo-finance`` adds a goodwill credit. September is closed
 first, so October's restatement file turns into a prior-period adjustment.
 
+The input is native provider files (Tencent console and reseller bills,
+Huawei consumption detail and Cost Center exports; plain, zipped, gzipped,
+UTF-8 and GB18030): ingestion detects each file's format from its headers, as
+``cloudsettle ingest`` does without ``--provider``.
+
 Running it again on the same workspace is safe: the input files are re-used,
 files already ingested are not read again (re-reading the original October
 file after its restatement would undo the restatement), a finalized
@@ -35,6 +40,7 @@ from cloudsettle.core.money import D, format_money
 from cloudsettle.db.models import FindingRow, IngestBatchRow, StatementRow
 from cloudsettle.demo.generator import (
     CONFIG_FILE,
+    FILE_NOTES,
     OCTOBER_FILES,
     PARTNERS,
     RESTATED_FILE,
@@ -91,7 +97,8 @@ def run_demo(root: Path, console: Console) -> int:
     try:
         with ws.unit_of_work() as session:
             load_config_file(session, path=written.path(CONFIG_FILE), actor=PREPARER)
-        ingest_table = Table("file", "new", "revised", "unchanged", "rejected", "note", title="ingest")
+        ingest_table = Table("file", "format", "new", "revised", "unchanged", "rejected", "note",
+                             title="ingest")
         _ingest(ws, written, SEPTEMBER_FILES, ingest_table)
         held = {SEPTEMBER: _close_september(ws, console)}
         _ingest(ws, written, (*OCTOBER_FILES, RESTATED_FILE), ingest_table)
@@ -120,11 +127,11 @@ def _ingest(ws: Workspace, written: WrittenInput, names: tuple[str, ...], table:
             earlier = session.scalars(select(IngestBatchRow.id).where(IngestBatchRow.sha256 == digest)
                                       .order_by(IngestBatchRow.id).limit(1)).first()
             if earlier is not None:
-                table.add_row(name, "-", "-", "-", "-", f"already ingested (batch {earlier}): skipped")
+                table.add_row(name, "-", "-", "-", "-", "-", f"already ingested (batch {earlier}): skipped")
                 continue
-            r = ingest_file(session, raw_store=ws.raw_store, path=path, provider="focus", actor=PREPARER)
-        note = "restatement" if name == RESTATED_FILE else ""
-        table.add_row(name, str(r.new), str(r.revised), str(r.unchanged), str(r.rejected), note)
+            r = ingest_file(session, raw_store=ws.raw_store, path=path, provider=None, actor=PREPARER)
+        table.add_row(name, r.format, str(r.new), str(r.revised), str(r.unchanged), str(r.rejected),
+                      FILE_NOTES.get(name, ""))
 
 
 def _statements(session: Session, period: str) -> list[StatementRow]:
@@ -243,6 +250,15 @@ FINDING_HELP = {
 }
 
 
+#: Why the one Tencent refund is not a clawback (printed with the findings).
+TENCENT_REFUND_NOTE = (
+    "Tencent's CSV bills carry no link from a refund to the order it reverses, so Jade Mountain "
+    "Logistics' CVM downgrade refund (包年包月退费, 2026-10-18) nets at its own rate on P-YUNFAN's October "
+    "statement, with no clawback window; the Huawei refunds name their September orders (原订单号 / "
+    "Original Order No.) and are clawed back from the partner paid for the original."
+)
+
+
 def _print_findings(ws: Workspace, console: Console) -> None:
     with ws.unit_of_work() as session:
         rows = list(session.scalars(select(FindingRow).where(FindingRow.status == "open")
@@ -258,6 +274,7 @@ def _print_findings(ws: Workspace, console: Console) -> None:
     for kind in sorted({k for k, _, _ in counts}):
         help_text = FINDING_HELP.get(kind, "see cloudsettle findings")
         console.print(f"[bold]{kind}[/]: {help_text}", highlight=False)
+    console.print(f"[bold]note[/]: {TENCENT_REFUND_NOTE}", highlight=False)
 
 
 def _print_next(console: Console, root: Path, outputs: dict[str, list[Path]]) -> None:

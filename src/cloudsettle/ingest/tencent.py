@@ -29,9 +29,10 @@ time there (``Billable Month`` when the reseller file has it).
 ``line_id``: no column is unique per row (one transaction has a row per
 component), so it is the hashed identity of owner, transaction, order,
 resource, component, transaction type and times. The CSV files carry no link
-from a refund to the order it reverses, so ``original_line_id`` stays empty
-(the refund becomes an ``unlinked_refund`` finding for review); the API's
-``AssociatedOrder`` is where that link lives.
+from a refund to the order it reverses, so ``original_line_id`` stays empty:
+settlement then nets the refund at its own rule's rate, as the spec says of a
+negative line that names no original (no clawback of an earlier period). The
+API's ``AssociatedOrder`` is where that link lives.
 """
 
 from __future__ import annotations
