@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select, tuple_, update
 from sqlalchemy.orm import Session
 
 from cloudsettle.core.lines import BillingLine
@@ -155,6 +155,10 @@ def apply_batch(
     classification = classify((line for _, line in fresh), {k: h[1] for k, h in heads.items()})
     report = IngestReport(name, batch.id, stored.sha256, fmt, errors=errors, rejected=len(errors))
     report.unchanged += sum(stale)
+    known = set(heads)
+    new_heads: dict[tuple[str, str], int] = {}
+    moved_heads: dict[tuple[str, str], int] = {}
+    revisions = []
     for (row_number, _), classified in zip(fresh, classification.lines, strict=True):
         outcome = classified.outcome
         setattr(report, outcome.value, getattr(report, outcome.value) + 1)
@@ -163,20 +167,8 @@ def apply_batch(
         key = classified.key
         revision = heads[key][0] + 1 if key in heads else 1
         heads[key] = (revision, classified.content_hash)
-        head = session.get(BillingLineRow, key)
-        if head is None:
-            session.add(
-                BillingLineRow(
-                    provider=key[0],
-                    line_id=key[1],
-                    current_revision=revision,
-                    first_batch_id=batch.id,
-                    updated_at=stamp,
-                )
-            )
-        else:
-            head.current_revision, head.updated_at = revision, stamp
-        session.add(
+        (moved_heads if key in known else new_heads)[key] = revision
+        revisions.append(
             revision_row(
                 classified.line,
                 revision=revision,
@@ -185,6 +177,21 @@ def apply_batch(
                 content_hash=classified.content_hash,
             )
         )
+    # Heads first (revisions point at them), in bulk: one statement per kind, not one per row.
+    session.add_all(
+        BillingLineRow(provider=p, line_id=i, current_revision=r, first_batch_id=batch.id, updated_at=stamp)
+        for (p, i), r in new_heads.items()
+    )
+    session.flush()
+    if moved_heads:
+        session.execute(
+            update(BillingLineRow),
+            [
+                {"provider": p, "line_id": i, "current_revision": r, "updated_at": stamp}
+                for (p, i), r in moved_heads.items()
+            ],
+        )
+    session.add_all(revisions)
     for finding in classification.findings:
         session.add(
             FindingRow(
