@@ -237,6 +237,7 @@ def test_a_bad_cell_is_a_row_error_and_reading_goes_on(tmp_path: Path) -> None:
     assert isinstance(first, BillingLine)
     assert first.billed_amount == D("1.5")
     assert first.charge_category is ChargeCategory.USAGE
+    assert isinstance(second, RowError)
     assert second == RowError("costs.parquet", 2, "BilledCost", "nan", second.message)
     assert isinstance(third, RowError)
     assert (third.row_number, third.column, third.value) == (3, "ChargeCategory", "Consumption")

@@ -47,6 +47,7 @@ import pyarrow.parquet as pq
 from cloudsettle.core.lines import BillingLine, BillingMode, ChargeCategory
 from cloudsettle.core.money import EXACT
 from cloudsettle.ingest.parsing import home_zone
+from cloudsettle.ingest.service_categories import CategoryMap
 
 FOCUS_VERSION = "1.2"
 
@@ -110,6 +111,8 @@ FOCUS_COLUMNS: tuple[str, ...] = (
 )
 
 #: cloudsettle's fields without a FOCUS home, always written.
+_SERVICE_NAMES = CategoryMap.shipped()
+
 X_COLUMNS: tuple[str, ...] = (
     "x_LineId",
     "x_Project",
@@ -119,17 +122,32 @@ X_COLUMNS: tuple[str, ...] = (
     "x_TaxAmount",
     "x_OriginalLineId",
     "x_ServiceCategory",
+    "x_ServiceNameLocal",
+    "x_ChargeDescriptionLocal",
 )
 #: Written only when a ``source`` function is given.
 SOURCE_COLUMNS: tuple[str, ...] = ("x_SourceBatch", "x_SourceRow")
 
-_DECIMAL_COLUMNS = frozenset({
-    "BilledCost", "ContractedCost", "EffectiveCost", "ListCost", "PricingQuantity",
-    "x_VoucherAmount", "x_TaxAmount",
-})
-_TIMESTAMP_COLUMNS = frozenset({
-    "BillingPeriodEnd", "BillingPeriodStart", "ChargePeriodEnd", "ChargePeriodStart", "x_PaidAt",
-})
+_DECIMAL_COLUMNS = frozenset(
+    {
+        "BilledCost",
+        "ContractedCost",
+        "EffectiveCost",
+        "ListCost",
+        "PricingQuantity",
+        "x_VoucherAmount",
+        "x_TaxAmount",
+    }
+)
+_TIMESTAMP_COLUMNS = frozenset(
+    {
+        "BillingPeriodEnd",
+        "BillingPeriodStart",
+        "ChargePeriodEnd",
+        "ChargePeriodStart",
+        "x_PaidAt",
+    }
+)
 
 #: Parquet's type for every amount: 38 digits, 12 after the point (as the line store).
 PARQUET_DECIMAL = pa.decimal128(38, 12)
@@ -182,6 +200,25 @@ def _charge_description(line: BillingLine) -> str:
     return f"{what} {line.charge_category.value}" + (" (correction)" if line.is_correction else "")
 
 
+def ascii_service_name(line: BillingLine) -> str | None:
+    """``ServiceName`` as FOCUS validators accept it: ASCII. A Chinese console name becomes the
+    product's English name from the shipped table (else its code); the original goes to
+    ``x_ServiceNameLocal``."""
+    if not line.service:
+        return None
+    if line.service.isascii():
+        return line.service
+    return (
+        _SERVICE_NAMES.ascii_name(line.provider, line.service)
+        or f"{provider_display_name(line.provider)} service"
+    )
+
+
+def _ascii_or(text: str, fallback: str) -> str:
+    """``text`` when it is ASCII, else ``fallback`` (the original is kept in an x_ column)."""
+    return text if text.isascii() else fallback
+
+
 def focus_row(
     line: BillingLine,
     *,
@@ -195,6 +232,8 @@ def focus_row(
     billed = EXACT.subtract(line.list_amount, line.discount_amount)
     period_start, period_end = billing_period_bounds(line)
     category = focus_service_category(line.service_category)
+    service = ascii_service_name(line)
+    description = _charge_description(line)
     priced = line.charge_category in (ChargeCategory.USAGE, ChargeCategory.PURCHASE)
     row: dict[str, Cell] = {
         "BilledCost": billed,
@@ -205,7 +244,9 @@ def focus_row(
         "BillingPeriodStart": period_start,
         "ChargeCategory": line.charge_category.value.title(),
         "ChargeClass": "Correction" if line.is_correction else None,
-        "ChargeDescription": _charge_description(line),
+        "ChargeDescription": _ascii_or(
+            description, f"{service or provider_name} {line.charge_category.value}"
+        ),
         "ChargeFrequency": _charge_frequency(line),
         "ChargePeriodEnd": line.charge_end,
         "ChargePeriodStart": line.charge_start,
@@ -221,7 +262,7 @@ def focus_row(
         "RegionId": line.region or None,
         "ResourceId": line.resource_id or None,
         "ServiceCategory": category,
-        "ServiceName": line.service or None,
+        "ServiceName": service,
         "ServiceSubcategory": f"Other ({category})",
         "SubAccountId": line.account_id,
         "x_LineId": line.line_id,
@@ -232,6 +273,8 @@ def focus_row(
         "x_TaxAmount": line.tax_amount,
         "x_OriginalLineId": line.original_line_id or None,
         "x_ServiceCategory": None if category == line.service_category else (line.service_category or None),
+        "x_ServiceNameLocal": None if line.service.isascii() else line.service,
+        "x_ChargeDescriptionLocal": None if description.isascii() else description,
     }
     for name in extra_columns:
         row[name] = line.extras.get(name)

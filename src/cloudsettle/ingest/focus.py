@@ -78,15 +78,19 @@ IDENTITY_COLUMNS: tuple[str, ...] = (
 )
 
 #: ``x_`` columns the mapping consumes; every other ``x_`` column is an extra.
-MAPPED_X_COLUMNS: frozenset[str] = frozenset({
-    "x_LineId",
-    "x_Project",
-    "x_BillingMode",
-    "x_PaidAt",
-    "x_VoucherAmount",
-    "x_TaxAmount",
-    "x_OriginalLineId",
-})
+MAPPED_X_COLUMNS: frozenset[str] = frozenset(
+    {
+        "x_LineId",
+        "x_Project",
+        "x_BillingMode",
+        "x_PaidAt",
+        "x_VoucherAmount",
+        "x_TaxAmount",
+        "x_OriginalLineId",
+        "x_ServiceNameLocal",
+        "x_ChargeDescriptionLocal",
+    }
+)
 
 #: FOCUS columns kept in ``extras`` (when not null) so ``explain`` can show them.
 EXTRA_FOCUS_COLUMNS: tuple[str, ...] = (
@@ -116,9 +120,7 @@ Row = Mapping[str, str | None]
 def is_focus_header(headers: Sequence[str]) -> bool:
     """Whether ``headers`` are a FOCUS file's (all required columns and an account)."""
     present = {h.strip() for h in headers}
-    return all(c in present for c in REQUIRED_COLUMNS) and any(
-        c in present for c in ACCOUNT_COLUMNS
-    )
+    return all(c in present for c in REQUIRED_COLUMNS) and any(c in present for c in ACCOUNT_COLUMNS)
 
 
 def check_focus_header(headers: Sequence[str], file_name: str) -> None:
@@ -164,14 +166,14 @@ class FocusRowMapper:
         check_focus_header(self.headers, file_name)
         present = set(self.headers)
         id_like = sorted(
-            h for h in present
-            if h.endswith("Id") and h not in IDENTITY_COLUMNS and h != "x_LineId"
+            h for h in present if h.endswith("Id") and h not in IDENTITY_COLUMNS and h != "x_LineId"
         )
         self._identity_columns: tuple[str, ...] = tuple(
             sorted([c for c in IDENTITY_COLUMNS if c in present] + id_like)
         )
         self._extra_columns: tuple[str, ...] = tuple(
-            c for c in self.headers
+            c
+            for c in self.headers
             if (c.startswith("x_") and c not in MAPPED_X_COLUMNS) or c in EXTRA_FOCUS_COLUMNS
         )
         # identity digest -> content digests in order of first appearance
@@ -228,13 +230,17 @@ class FocusRowMapper:
                 "ChargePeriodEnd is before ChargePeriodStart",
             )
         extras = {c: v for c in self._extra_columns if (v := row.get(c)) is not None}
+        # Our own export writes ASCII names for the validator and keeps the provider's
+        # (Chinese) text in x_*Local columns: reading it back restores the original.
+        if local_description := row.get("x_ChargeDescriptionLocal"):
+            extras["ChargeDescription"] = local_description
         return BillingLine(
             line_id=line_id,
             provider=provider,
             account_id=account_id,
             payer_account_id=row.get("BillingAccountId") or "",
             invoice_id=row.get("InvoiceId") or "",
-            service=row.get("ServiceName") or "",
+            service=row.get("x_ServiceNameLocal") or row.get("ServiceName") or "",
             service_category=row.get("ServiceCategory") or "",
             region=row.get("RegionId") or "",
             project=row.get("x_Project") or "",
@@ -299,9 +305,7 @@ def _charge_category(row: Row) -> ChargeCategory:
     text = _required(row, "ChargeCategory")
     category = _CHARGE_CATEGORIES.get(text.casefold())
     if category is None:
-        raise _CellError(
-            "ChargeCategory", text, "expected one of Usage, Purchase, Tax, Credit, Adjustment"
-        )
+        raise _CellError("ChargeCategory", text, "expected one of Usage, Purchase, Tax, Credit, Adjustment")
     return category
 
 
@@ -313,9 +317,7 @@ def _billing_mode(row: Row) -> BillingMode:
     if given is not None:
         mode = _BILLING_MODES.get(given.casefold())
         if mode is None:
-            raise _CellError(
-                "x_BillingMode", given, f"expected one of {', '.join(_BILLING_MODES)}"
-            )
+            raise _CellError("x_BillingMode", given, f"expected one of {', '.join(_BILLING_MODES)}")
         return mode
     if (row.get("ChargeFrequency") or "").casefold() == "recurring" or (
         row.get("ChargeCategory") or ""
@@ -369,9 +371,7 @@ def iter_focus_csv(
             yield row_number, mapper.map_row(row, row_number)
 
 
-def _shape_error(
-    file_name: str, row_number: int, headers: Sequence[str], cells: Sequence[str]
-) -> RowError:
+def _shape_error(file_name: str, row_number: int, headers: Sequence[str], cells: Sequence[str]) -> RowError:
     if len(cells) < len(headers):
         column = headers[len(cells)]
         message = (
@@ -379,14 +379,12 @@ def _shape_error(
             f"(a cut or truncated row?); {column} and later columns are missing"
         )
         return RowError(file_name, row_number, column, "", message)
-    extra = ",".join(cells[len(headers):])
+    extra = ",".join(cells[len(headers) :])
     message = f"the row has {len(cells)} cells but the header has {len(headers)}"
     return RowError(file_name, row_number, "(extra cells)", extra, message)
 
 
-def read_focus_csv(
-    path: Path, *, source_name: str | None = None
-) -> Iterator[BillingLine | RowError]:
+def read_focus_csv(path: Path, *, source_name: str | None = None) -> Iterator[BillingLine | RowError]:
     """Stream a FOCUS CSV file as billing lines, with a RowError in place of each bad row.
 
     ``source_name`` is the file name used in errors (default: ``path.name``,

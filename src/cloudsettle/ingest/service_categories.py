@@ -21,12 +21,29 @@ from importlib import resources
 from types import MappingProxyType
 
 #: FOCUS 1.2 ``ServiceCategory`` values.
-FOCUS_SERVICE_CATEGORIES: frozenset[str] = frozenset({
-    "AI and Machine Learning", "Analytics", "Business Applications", "Compute", "Databases",
-    "Developer Tools", "Multicloud", "Identity", "Integration", "Internet of Things",
-    "Management and Governance", "Media", "Migration", "Mobile", "Networking", "Security",
-    "Storage", "Web", "Other",
-})
+FOCUS_SERVICE_CATEGORIES: frozenset[str] = frozenset(
+    {
+        "AI and Machine Learning",
+        "Analytics",
+        "Business Applications",
+        "Compute",
+        "Databases",
+        "Developer Tools",
+        "Multicloud",
+        "Identity",
+        "Integration",
+        "Internet of Things",
+        "Management and Governance",
+        "Media",
+        "Migration",
+        "Mobile",
+        "Networking",
+        "Security",
+        "Storage",
+        "Web",
+        "Other",
+    }
+)
 
 OTHER = "Other"
 
@@ -72,17 +89,32 @@ class CategoryMap:
     Immutable: :meth:`with_overrides` returns a new map.
     """
 
-    def __init__(self, table: Mapping[str, Mapping[str, str]]) -> None:
-        self._table: Mapping[str, Mapping[str, str]] = MappingProxyType({
-            provider: MappingProxyType(dict(names)) for provider, names in table.items()
-        })
+    def __init__(
+        self,
+        table: Mapping[str, Mapping[str, str]],
+        ascii_names: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> None:
+        self._table: Mapping[str, Mapping[str, str]] = MappingProxyType(
+            {provider: MappingProxyType(dict(names)) for provider, names in table.items()}
+        )
+        self._ascii: Mapping[str, Mapping[str, str]] = MappingProxyType(
+            {provider: MappingProxyType(dict(names)) for provider, names in (ascii_names or {}).items()}
+        )
 
     @classmethod
     def from_entries(cls, entries: Iterable[CategoryEntry]) -> CategoryMap:
         """Build a map from table rows; a name given two different categories is an error."""
         table: dict[str, dict[str, str]] = {}
+        codes: dict[str, dict[str, str]] = {}
+        english: dict[str, dict[str, str]] = {}
         for entry in entries:
             names = table.setdefault(entry.provider.casefold(), {})
+            provider_codes = codes.setdefault(entry.provider.casefold(), {})
+            if entry.console_name.isascii() and entry.console_name.strip():
+                english.setdefault(entry.provider.casefold(), {}).setdefault(entry.code, entry.console_name)
+            for name in (entry.code, entry.console_name):
+                if name.strip():
+                    provider_codes.setdefault(_key(name), entry.code)
             category = _canonical_category(entry.category, f"{entry.provider}/{entry.code}")
             for name in (entry.code, entry.console_name):
                 if not name.strip():
@@ -93,7 +125,11 @@ class CategoryMap:
                         f"{entry.provider}: {name!r} is mapped to both {names[key]} and {category}"
                     )
                 names[key] = category
-        return cls(table)
+        ascii_names = {
+            provider: {key: english.get(provider, {}).get(code, code) for key, code in keys.items()}
+            for provider, keys in codes.items()
+        }
+        return cls(table, ascii_names)
 
     @classmethod
     def shipped(cls) -> CategoryMap:
@@ -111,10 +147,8 @@ class CategoryMap:
         for provider, names in mapping.items():
             target = table.setdefault(provider.casefold(), {})
             for name, category in names.items():
-                target[_key(name)] = _canonical_category(
-                    category, f"service_categories.{provider}.{name}"
-                )
-        return CategoryMap(table)
+                target[_key(name)] = _canonical_category(category, f"service_categories.{provider}.{name}")
+        return CategoryMap(table, self._ascii)
 
     def category(self, provider: str, code_or_name: str) -> str:
         """The FOCUS category of a product code or console name; ``Other`` if unknown.
@@ -131,6 +165,13 @@ class CategoryMap:
             found = names.get(key[2:])
         return found or OTHER
 
+    def ascii_name(self, provider: str, code_or_name: str) -> str | None:
+        """The product's English console name (else its code) for a code or any console name,
+        or None when the product is not in the table. FOCUS 1.2 validators want ASCII names."""
+        key = _key(code_or_name)
+        names = self._ascii.get(provider.casefold(), {})
+        return names.get(key) or (names.get(key[2:]) if key.startswith("p_") else None)
+
     def names(self, provider: str) -> frozenset[str]:
         """Every code and name known for ``provider`` (lookup keys, folded)."""
         return frozenset(self._table.get(provider.casefold(), {}))
@@ -143,7 +184,8 @@ def read_entries(text: str) -> list[CategoryEntry]:
     if reader.fieldnames != expected:
         raise ValueError(f"service category table: expected columns {expected}, found {reader.fieldnames}")
     return [
-        CategoryEntry(row["provider"].strip(), row["code"].strip(), row["console_name"].strip(),
-                      row["category"].strip())
+        CategoryEntry(
+            row["provider"].strip(), row["code"].strip(), row["console_name"].strip(), row["category"].strip()
+        )
         for row in reader
     ]
