@@ -101,3 +101,24 @@ def test_an_old_file_read_again_does_not_undo_a_restatement(
     assert currents == {"PR-1": 2, "PR-2": 1}  # the restatement still wins
     assert pr1.list_amount == Decimal("1500.00")
     assert revisions == 3
+
+
+def test_chunked_ingest_finds_repeats_and_revisions_across_chunks(
+    session_factory: sessionmaker[Session], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cloudsettle.services import ingest_service
+
+    monkeypatch.setattr(ingest_service, "CHUNK_ROWS", 2)
+    text = (CASE / "lines-2026-09.csv").read_text(encoding="utf-8").splitlines()
+    header, first, second = text[0], text[1], text[2]
+    changed = first.replace("1000.00", "1100.00")
+    assert changed != first
+    path = tmp_path / "chunks.csv"
+    # rows: first, second | first again (duplicate), changed first (revision) | second again (duplicate)
+    path.write_text("\n".join([header, first, second, first, changed, second]) + "\n", encoding="utf-8")
+    report = _ingest(session_factory, RawStore(tmp_path / "raw"), path)
+    assert (report.new, report.revised, report.duplicate, report.unchanged) == (2, 1, 2, 0)
+    again = _ingest(session_factory, RawStore(tmp_path / "raw"), path)
+    assert (again.new, again.revised, again.duplicate, again.unchanged) == (0, 0, 2, 3)
+    with session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(LineRevisionRow)) == 3

@@ -8,12 +8,15 @@ A bad row is rejected with file, row and column named, recorded as a
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import select, tuple_, update
 from sqlalchemy.orm import Session
 
+from cloudsettle.core.findings import FindingKind
 from cloudsettle.core.lines import BillingLine
 from cloudsettle.core.revisions import LineOutcome, classify, content_hash
 from cloudsettle.db.models import (
@@ -32,6 +35,8 @@ from cloudsettle.services.errors import BadInput
 from cloudsettle.services.records import revision_row
 
 PROVIDERS = ("tencent", "huawei", "focus")
+#: Rows classified and written together; bounds the memory an ingest needs.
+CHUNK_ROWS = 20_000
 
 
 @dataclass
@@ -70,34 +75,25 @@ def ingest_file(
         raise BadInput(f"{path.name}: unknown provider {provider!r} (use: {', '.join(PROVIDERS)})")
     if not path.is_file():
         raise BadInput(f"{path}: no such file")
-    rows: list[tuple[int, BillingLine]] = []
-    errors: list[RowError] = []
     try:
         bill_format, items = iter_bill_file(
             path, provider=provider, categories=categories, source_name=path.name
         )
-        for row_number, item in items:
-            if isinstance(item, RowError):
-                errors.append(item)
-            else:
-                rows.append((row_number, item))
+        stored = raw_store.put_file(path)
+        return apply_batch(
+            session,
+            stored=stored,
+            source_kind="file",
+            name=path.name,
+            provider=bill_format.provider,
+            fmt=bill_format.name,
+            items=items,
+            actor=actor,
+        )
     except (UnknownFormatError, UnreadableSourceError) as exc:
         raise BadInput(str(exc)) from exc
     except UnicodeDecodeError as exc:
         raise BadInput(f"{path.name}: not readable text ({exc.reason} at byte {exc.start})") from exc
-
-    stored = raw_store.put_file(path)
-    return apply_batch(
-        session,
-        stored=stored,
-        source_kind="file",
-        name=path.name,
-        provider=bill_format.provider,
-        fmt=bill_format.name,
-        rows=rows,
-        errors=errors,
-        actor=actor,
-    )
 
 
 def apply_batch(
@@ -108,12 +104,15 @@ def apply_batch(
     name: str,
     provider: str,
     fmt: str,
-    rows: list[tuple[int, BillingLine]],
-    errors: list[RowError],
+    items: Iterable[tuple[int, BillingLine | RowError]],
     actor: str,
 ) -> IngestReport:
     """Record a raw batch (a file or a pull) and its lines: new lines and changed ones become
-    revisions, the rest is counted; duplicates and bad rows become findings."""
+    revisions, the rest is counted; duplicates and bad rows become findings.
+
+    The rows are consumed in chunks of :data:`CHUNK_ROWS`, so a file of any size is held
+    in memory one chunk at a time (plus a digest per line identity, to find repeats).
+    """
     stamp = now()
     if session.get(RawObjectRow, stored.sha256) is None:
         session.add(
@@ -142,19 +141,92 @@ def apply_batch(
     )
     session.add(batch)
     session.flush()
+    report = IngestReport(name, batch.id, stored.sha256, fmt)
+    in_file: dict[tuple[str, str], set[str]] = {}
+    chunk: list[tuple[int, BillingLine]] = []
+    for row_number, item in items:
+        if isinstance(item, RowError):
+            report.errors.append(item)
+            report.rejected += 1
+            session.add(
+                FindingRow(
+                    kind="bad_row",
+                    message=str(item),
+                    batch_id=batch.id,
+                    file_name=item.file_name,
+                    row_number=item.row_number,
+                    column_name=item.column,
+                    created_at=stamp,
+                )
+            )
+            continue
+        chunk.append((row_number, item))
+        if len(chunk) >= CHUNK_ROWS:
+            _apply_chunk(session, batch, stamp, chunk, in_file, report)
+            chunk = []
+    _apply_chunk(session, batch, stamp, chunk, in_file, report)
+    batch.rows_total, batch.rows_new, batch.rows_revised = report.total, report.new, report.revised
+    batch.rows_unchanged, batch.rows_duplicate = report.unchanged, report.duplicate
+    batch.rows_rejected = report.rejected
+    batch.status = "loaded_with_errors" if report.errors else "loaded"
+    record(
+        session,
+        actor=actor,
+        action=f"ingest.{source_kind}",
+        subject=name,
+        batch=batch.id,
+        sha256=stored.sha256,
+        new=report.new,
+        revised=report.revised,
+        unchanged=report.unchanged,
+        duplicate=report.duplicate,
+        rejected=report.rejected,
+    )
+    return report
 
+
+def _apply_chunk(
+    session: Session,
+    batch: IngestBatchRow,
+    stamp: datetime,
+    chunk: list[tuple[int, BillingLine]],
+    in_file: dict[tuple[str, str], set[str]],
+    report: IngestReport,
+) -> None:
+    """Classify one chunk against the store (which holds the earlier chunks already) and
+    write its new revisions."""
+    if not chunk:
+        return
+    rows: list[tuple[int, BillingLine]] = []
+    for row_number, line in chunk:
+        key, digest = (line.provider, line.line_id), content_hash(line)
+        seen = in_file.setdefault(key, set())
+        if digest in seen:  # the same identity and content twice in one file
+            report.duplicate += 1
+            session.add(
+                FindingRow(
+                    kind=FindingKind.DUPLICATE_LINE.value,
+                    message=f"{batch.file_name} row {row_number}: line {line.line_id} of {line.provider} "
+                    "repeats an earlier row with the same content; the repeat is not counted",
+                    batch_id=batch.id,
+                    line_id=line.line_id,
+                    file_name=batch.file_name,
+                    row_number=row_number,
+                    created_at=stamp,
+                )
+            )
+            continue
+        seen.add(digest)
+        rows.append((row_number, line))
     keys = list({(line.provider, line.line_id) for _, line in rows})
     heads = _current_heads(session, keys)
     older = _older_hashes(session, keys, heads)
     # A row equal to an older revision is data we already have (an old file read again after a
     # restatement): unchanged, never a step back to the old version.
-    stale = [
-        older.get((line.provider, line.line_id), set()).__contains__(content_hash(line)) for _, line in rows
-    ]
+    stale = [content_hash(line) in older.get((line.provider, line.line_id), set()) for _, line in rows]
     fresh = [row for row, is_stale in zip(rows, stale, strict=True) if not is_stale]
-    classification = classify((line for _, line in fresh), {k: h[1] for k, h in heads.items()})
-    report = IngestReport(name, batch.id, stored.sha256, fmt, errors=errors, rejected=len(errors))
     report.unchanged += sum(stale)
+    classification = classify((line for _, line in fresh), {k: h[1] for k, h in heads.items()})
     known = set(heads)
     new_heads: dict[tuple[str, str], int] = {}
     moved_heads: dict[tuple[str, str], int] = {}
@@ -192,47 +264,7 @@ def apply_batch(
             ],
         )
     session.add_all(revisions)
-    for finding in classification.findings:
-        session.add(
-            FindingRow(
-                kind=finding.kind.value,
-                message=f"{name}: {finding.message}",
-                batch_id=batch.id,
-                line_id=finding.line_id,
-                file_name=name,
-                created_at=stamp,
-            )
-        )
-    for error in errors:
-        session.add(
-            FindingRow(
-                kind="bad_row",
-                message=str(error),
-                batch_id=batch.id,
-                file_name=error.file_name,
-                row_number=error.row_number,
-                column_name=error.column,
-                created_at=stamp,
-            )
-        )
-    batch.rows_total, batch.rows_new, batch.rows_revised = report.total, report.new, report.revised
-    batch.rows_unchanged, batch.rows_duplicate = report.unchanged, report.duplicate
-    batch.rows_rejected = report.rejected
-    batch.status = "loaded_with_errors" if errors else "loaded"
-    record(
-        session,
-        actor=actor,
-        action="ingest.file",
-        subject=name,
-        batch=batch.id,
-        sha256=stored.sha256,
-        new=report.new,
-        revised=report.revised,
-        unchanged=report.unchanged,
-        duplicate=report.duplicate,
-        rejected=report.rejected,
-    )
-    return report
+    session.flush()
 
 
 def _older_hashes(

@@ -95,8 +95,7 @@ def record_pull(
         name=name,
         provider=result.provider,
         fmt=f"{result.provider}-api",
-        rows=rows,
-        errors=[],
+        items=rows,
         actor=actor,
     )
     stamp = now()
