@@ -50,3 +50,9 @@ class FxTable:
         if i == 0:
             return None
         return self._rates[(from_currency, to_currency)][days[i - 1]]
+
+    def entries(self) -> list[FxRate]:
+        """Every rate the table holds (the last one given per pair and day), for the bulk
+        engine, which loads them into a table of its own."""
+        return [FxRate(day, pair[0], pair[1], rate)
+                for pair, by_day in sorted(self._rates.items()) for day, rate in sorted(by_day.items())]

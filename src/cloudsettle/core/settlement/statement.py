@@ -16,7 +16,7 @@ from cloudsettle.core.deals import LinePart
 from cloudsettle.core.findings import Finding, FindingKind
 from cloudsettle.core.lines import BillingLine
 from cloudsettle.core.money import EXACT, ZERO, allocate_largest_remainder, round_money
-from cloudsettle.core.parties import Verification
+from cloudsettle.core.parties import Partner, Verification
 from cloudsettle.core.periods import Period
 from cloudsettle.core.settlement.adjustments import manual_total
 from cloudsettle.core.settlement.base import counts, line_base
@@ -120,12 +120,11 @@ def _settle(book: MappedBook, agreement_id: str, period: Period, version: Agreem
     draft = _Draft()
     selected_any = _select_and_rate(ctx, draft)
     clawed_here = _clawbacks_from_elsewhere(ctx, draft)
-    manual = manual_total(adjustments)
     exists = (selected_any or clawed_here or bool(adjustments)
               or bool(history.prior_period_adjustments) or history.carried_in != 0)
     if not exists:
         return None
-    return _finish(ctx, draft, history, adjustments, manual)
+    return _finish(ctx, draft, history, adjustments)
 
 
 def _select_and_rate(ctx: _Context, draft: _Draft) -> bool:
@@ -202,14 +201,12 @@ def _rate_normally(ctx: _Context, draft: _Draft, part: LinePart, *, unlinked: bo
         if seg.rule is None:
             reasons.append(Reason.NO_RULE)
             if version.require_rule:
-                draft.findings.append(_finding(ctx, FindingKind.NO_RULE, part.line,
-                                               f"no rule of version {version.version} accepts line"))
+                draft.findings.append(no_rule_finding(ctx.agreement, version, part.line))
         if seg.fraction != 1:
             reasons.append(Reason.PRORATED)
         if unlinked:
             reasons.append(Reason.UNLINKED_REFUND)
-            draft.findings.append(_finding(ctx, FindingKind.UNLINKED_REFUND, part.line,
-                                           f"refund names unknown original {part.line.original_line_id}"))
+            draft.findings.append(unlinked_refund_finding(ctx.agreement, part.line))
         if b.missing_fx:
             draft.findings.append(_missing_fx(ctx, part.line))
         rule_id = seg.rule.id if seg.rule else None
@@ -270,13 +267,55 @@ def _clawbacks_from_elsewhere(ctx: _Context, draft: _Draft) -> bool:
 
 
 def _finish(ctx: _Context, draft: _Draft, history: History,
-            adjustments: Sequence[ManualAdjustment], manual: Decimal) -> Statement:
-    """Steps 4, 6–11: tiers, cap, fees, adjustments, rounding and carry-forward."""
-    version, currency, rounding = ctx.version, ctx.version.currency, ctx.version.rounding
-    order = sorted(range(len(draft.lines)), key=lambda i: _order_key(draft.lines[i]))
-    lines = [draft.lines[i] for i in order]
-    measured = [draft.in_measure[i] for i in order]
-    billed = sum(draft.billed, ZERO)
+            adjustments: Sequence[ManualAdjustment]) -> Statement:
+    """Steps 4, 6–11 for the reference engine's draft."""
+    return finish_statement(
+        agreement=ctx.agreement, version=ctx.version, period=ctx.period,
+        partner=ctx.book.book.partners.get(ctx.agreement.partner_id),
+        lines=draft.lines, in_measure=draft.in_measure, billed=draft.billed, findings=draft.findings,
+        history=history, adjustments=adjustments,
+    )
+
+
+def finish_statement(
+    *,
+    agreement: Agreement,
+    version: AgreementVersion,
+    period: Period,
+    partner: Partner | None,
+    lines: Sequence[StatementLine],
+    in_measure: Sequence[bool],
+    billed: Sequence[Decimal],
+    findings: Sequence[Finding],
+    history: History,
+    adjustments: Sequence[ManualAdjustment] = (),
+    uplift: Sequence[Decimal] | None = None,
+) -> Statement:
+    """Steps 4, 6–11 from the per-line results of steps 1–5, whichever engine made them.
+
+    ``lines`` come in the order the steps produced them (the reference engine's
+    walk over the book); ``in_measure`` and ``billed`` are aligned with them
+    (``billed`` is 0 for a line outside the measure). ``uplift``, when given, is
+    each line's attributed tier uplift (aligned with ``lines``, 0 outside the
+    measure), as the bulk engine computes it with window functions; otherwise it
+    is attributed here. Both engines end here, so steps 6–11 have one meaning.
+    """
+    with localcontext(EXACT):
+        return _finish_lines(agreement, version, period, partner, lines, in_measure, billed, findings,
+                             history, adjustments, uplift)
+
+
+def _finish_lines(agreement: Agreement, version: AgreementVersion, period: Period, partner: Partner | None,
+                  draft_lines: Sequence[StatementLine], draft_measured: Sequence[bool],
+                  draft_billed: Sequence[Decimal], draft_findings: Sequence[Finding], history: History,
+                  adjustments: Sequence[ManualAdjustment], draft_uplift: Sequence[Decimal] | None,
+                  ) -> Statement:
+    currency, rounding = version.currency, version.rounding
+    manual = manual_total(adjustments)
+    order = sorted(range(len(draft_lines)), key=lambda i: _order_key(draft_lines[i]))
+    lines = [draft_lines[i] for i in order]
+    measured = [draft_measured[i] for i in order]
+    billed = sum(draft_billed, ZERO)
 
     commission_idx = [i for i, sl in enumerate(lines) if sl.role is LineRole.COMMISSION]
     clawback_idx = [i for i, sl in enumerate(lines) if sl.role is LineRole.CLAWBACK]
@@ -307,23 +346,23 @@ def _finish(ctx: _Context, draft: _Draft, history: History,
         cap_adjustment=rnd(cap_exact), fees=rnd(fees_exact), manual_adjustment=rnd(manual),
         prior_period_adjustment=rnd(ppa), carried_in=rnd(history.carried_in),
     )
-    partner = ctx.book.book.partners.get(ctx.agreement.partner_id)
     minimum = partner.minimum_payout if partner else ZERO
     payable, carried_out = carry_forward(parts.net, minimum)
     components = replace(parts, payable=payable, carried_out=carried_out)
 
     lines = _show(lines, commission_idx, commission, rounding, currency)
     lines = _show(lines, clawback_idx, clawback, rounding, currency)
-    lines = _show_uplift(lines, measure_idx, tier, version, currency)
+    attributed = None if draft_uplift is None else [draft_uplift[order[i]] for i in measure_idx]
+    lines = _show_uplift(lines, measure_idx, tier, version, currency, attributed)
 
-    findings = list(dict.fromkeys(draft.findings))
+    findings = list(dict.fromkeys(draft_findings))
     if partner is not None and partner.verification is not Verification.VERIFIED:
         findings.append(Finding(
             FindingKind.PAYEE_NOT_VERIFIED,
             f"partner {partner.id} is {partner.verification.value}: the statement cannot be paid out",
-            partner_id=partner.id, agreement_id=ctx.agreement.id))
+            partner_id=partner.id, agreement_id=agreement.id))
     return Statement(
-        partner_id=ctx.agreement.partner_id, agreement_id=ctx.agreement.id, period=ctx.period,
+        partner_id=agreement.partner_id, agreement_id=agreement.id, period=period,
         version=version, currency=currency, components=components,
         base_total=rnd(measure), billed_total=rnd(billed), lines=tuple(lines),
         manual_adjustments=tuple(adjustments),
@@ -345,9 +384,12 @@ def _show(lines: list[StatementLine], idx: list[int], component: Decimal, roundi
 
 
 def _show_uplift(lines: list[StatementLine], idx: list[int], tier: Decimal,
-                 version: AgreementVersion, currency: str) -> list[StatementLine]:
-    """Attribute the uplift to the measured lines (step 4) and show it so it adds up."""
-    exact = attribute_uplift([lines[i].base for i in idx], version.tiers)
+                 version: AgreementVersion, currency: str,
+                 attributed: list[Decimal] | None = None) -> list[StatementLine]:
+    """Attribute the uplift to the measured lines (step 4, unless the bulk engine already
+    did) and show it so it adds up."""
+    exact = (attribute_uplift([lines[i].base for i in idx], version.tiers) if attributed is None
+             else attributed)
     shown = allocate_largest_remainder(exact, tier, currency) if idx else []
     out = list(lines)
     for i, e, s in zip(idx, exact, shown, strict=True):
@@ -370,12 +412,29 @@ def _statement_line(part: LinePart, role: LineRole, base: Decimal, fx_rate: Deci
     )
 
 
-def _finding(ctx: _Context, kind: FindingKind, line: BillingLine, message: str) -> Finding:
-    return Finding(kind, f"{message} {line.provider}:{line.line_id}", line_id=line.line_id,
-                   partner_id=ctx.agreement.partner_id, agreement_id=ctx.agreement.id)
-
-
 def _missing_fx(ctx: _Context, line: BillingLine) -> Finding:
-    return _finding(ctx, FindingKind.MISSING_FX_RATE, line,
-                    f"no {line.currency}->{ctx.version.currency} rate on or before the FX date for line")
+    return missing_fx_finding(ctx.agreement, ctx.version, line)
 
+
+def statement_finding(agreement: Agreement, kind: FindingKind, line: BillingLine, message: str) -> Finding:
+    """A finding that holds back ``agreement``'s statement, naming the line (both engines)."""
+    return Finding(kind, f"{message} {line.provider}:{line.line_id}", line_id=line.line_id,
+                   partner_id=agreement.partner_id, agreement_id=agreement.id)
+
+
+def missing_fx_finding(agreement: Agreement, version: AgreementVersion, line: BillingLine) -> Finding:
+    """``missing_fx_rate``: no rate converts the line to the statement currency."""
+    return statement_finding(agreement, FindingKind.MISSING_FX_RATE, line,
+                             f"no {line.currency}->{version.currency} rate on or before the FX date for line")
+
+
+def no_rule_finding(agreement: Agreement, version: AgreementVersion, line: BillingLine) -> Finding:
+    """``no_rule`` (with ``require_rule``): no rule of the version accepts the line."""
+    return statement_finding(agreement, FindingKind.NO_RULE, line,
+                             f"no rule of version {version.version} accepts line")
+
+
+def unlinked_refund_finding(agreement: Agreement, line: BillingLine) -> Finding:
+    """``unlinked_refund``: the refund names an original the book does not hold."""
+    return statement_finding(agreement, FindingKind.UNLINKED_REFUND, line,
+                             f"refund names unknown original {line.original_line_id}")
