@@ -22,8 +22,9 @@ ledger_app = typer.Typer(help="The double-entry journal: balances, checks and ex
 
 WorkspaceOpt = Annotated[
     str | None,
-    typer.Option("--workspace", help="Workspace folder (default: $CLOUDSETTLE_WORKSPACE, else "
-                 "./cloudsettle-data)."),
+    typer.Option(
+        "--workspace", help="Workspace folder (default: $CLOUDSETTLE_WORKSPACE, else ./cloudsettle-data)."
+    ),
 ]
 OnOpt = Annotated[str | None, typer.Option("--on", help="Balances at the end of this date (YYYY-MM-DD).")]
 

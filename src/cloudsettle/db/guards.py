@@ -4,7 +4,8 @@ A finalized statement (``settled`` or ``paid``, with ``finalized_at`` set), its
 statement lines, and every audit event are history: an update or delete of
 them through a session raises :class:`AppendOnlyError` before any SQL is
 sent. The one allowed change is a finalized statement's status moving
-``settled`` -> ``paid`` (the payout went out), with nothing else changed.
+``settled`` -> ``paid`` (the payout went out) or back ``paid`` -> ``settled``
+(the bank returned it), with nothing else changed.
 
 This is a guard against bugs, so it raises instead of returning a finding.
 The initial migration adds the same rules as database triggers, which also
@@ -71,12 +72,12 @@ def _check_statement_update(statement: StatementRow) -> None:
     changed = _changed_attributes(statement)
     if not changed:
         return
-    if changed == {"status"} and (_loaded_value(statement, "status"), statement.status) == (
-        "settled", "paid"
+    if changed == {"status"} and (_loaded_value(statement, "status"), statement.status) in (
+        ("settled", "paid"), ("paid", "settled")  # paid out; a returned payout (migration 0002)
     ):
         return
     raise AppendOnlyError(
-        f"statement {statement.id} is finalized: only settled -> paid may change, "
+        f"statement {statement.id} is finalized: only settled <-> paid may change, "
         f"not {sorted(changed)}"
     )
 
@@ -110,6 +111,9 @@ def refuse_history_changes(session: Session, flush_context: Any, instances: Any)
 
 
 def install_guards(factory: sessionmaker[Session]) -> None:
-    """Attach the append-only listener to every session ``factory`` makes."""
+    """Attach the append-only listener and the audit hash chain to every session ``factory`` makes."""
+    from cloudsettle.db.audit_chain import install_audit_chain  # it imports the models too
+
     if not event.contains(factory, "before_flush", refuse_history_changes):
         event.listen(factory, "before_flush", refuse_history_changes)
+    install_audit_chain(factory)

@@ -296,6 +296,13 @@ class StatementRow(Base):
     approved_at: Mapped[datetime | None]
     finalized_by: Mapped[str | None]
     finalized_at: Mapped[datetime | None]
+    # Added by migration 0002 (issue 5): inputs fingerprint, second approval, rejection.
+    inputs_fingerprint: Mapped[str | None]
+    second_approved_by: Mapped[str | None]
+    second_approved_at: Mapped[datetime | None]
+    rejected_by: Mapped[str | None]
+    rejected_at: Mapped[datetime | None]
+    rejection_reason: Mapped[str | None]
 
     run: Mapped[RunRow] = relationship(lazy="raise")
 
@@ -395,7 +402,10 @@ class FindingRow(Base):
 class AuditEventRow(Base):
     """Who did what to which subject, when. Append-only: never updated or deleted.
 
-    ``details`` is a JSON object.
+    ``details`` is a JSON object; ``before_value``/``after_value`` are JSON or
+    NULL. ``entry_hash`` is sha256 over ``prev_hash`` and the row's content
+    (:mod:`cloudsettle.core.ledger_chain`), so an edit, a deletion or a
+    reordering breaks the chain that ``cloudsettle audit verify`` walks.
     """
 
     __tablename__ = "audit_events"
@@ -406,3 +416,172 @@ class AuditEventRow(Base):
     action: Mapped[str]
     subject: Mapped[str]
     details: Mapped[str]
+    # Added by migration 0002 (issue 5): why, before/after values (JSON), hash chain.
+    reason: Mapped[str | None]
+    before_value: Mapped[str | None]
+    after_value: Mapped[str | None]
+    prev_hash: Mapped[str]
+    entry_hash: Mapped[str]
+
+
+# --- issue 5: runs, approvals, ledger, payouts, audit chain (added by migration 0002) ---
+
+#: Ledger entry kinds (``core.ledger.EntryKind``).
+LEDGER_ENTRY_KINDS: tuple[str, ...] = ("statement", "payment", "reversal")
+#: A payout's life: exported in a batch, then paid, failed or returned by the bank.
+PAYOUT_STATUSES: tuple[str, ...] = ("pending", "paid", "failed", "returned")
+
+
+class PayoutBatchRow(Base):
+    """One payout file set (pain.001 and CSV) for one currency, with its control figures."""
+
+    __tablename__ = "payout_batches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    message_id: Mapped[str] = mapped_column(unique=True)
+    currency: Mapped[str]
+    requested_date: Mapped[date]
+    transactions: Mapped[int]
+    control_sum: Mapped[Decimal]
+    xml_sha256: Mapped[str]
+    csv_sha256: Mapped[str]
+    created_at: Mapped[datetime]
+    created_by: Mapped[str]
+
+
+class PayoutRow(Base):
+    """One credit transfer of a batch: a finalized statement's payable to its partner."""
+
+    __tablename__ = "payouts"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", PAYOUT_STATUSES), name="status"),
+        Index(None, "statement_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("payout_batches.id"))
+    statement_id: Mapped[int] = mapped_column(ForeignKey("statements.id"))
+    partner_id: Mapped[str]
+    amount: Mapped[Decimal]
+    currency: Mapped[str]
+    end_to_end_id: Mapped[str] = mapped_column(unique=True)
+    status: Mapped[str]
+    status_at: Mapped[datetime | None]
+    status_reason: Mapped[str | None]
+
+    batch: Mapped[PayoutBatchRow] = relationship(lazy="raise")
+    statement: Mapped[StatementRow] = relationship(lazy="raise")
+
+
+class LedgerEntryRow(Base):
+    """One journal entry (``core.ledger.Entry``). Append-only: a correction is a reversal.
+
+    ``meta`` is a JSON object of extra references (agreement, period).
+    """
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (
+        CheckConstraint(_one_of("kind", LEDGER_ENTRY_KINDS), name="kind"),
+        Index(None, "day"),
+        Index(None, "statement_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    day: Mapped[date]
+    kind: Mapped[str]
+    narration: Mapped[str]
+    partner_id: Mapped[str | None]
+    statement_id: Mapped[int | None] = mapped_column(ForeignKey("statements.id"))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"))
+    payout_id: Mapped[int | None] = mapped_column(ForeignKey("payouts.id"))
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"))
+    meta: Mapped[str]
+    posted_at: Mapped[datetime]
+    posted_by: Mapped[str]
+
+    statement: Mapped[StatementRow | None] = relationship(lazy="raise")
+    run: Mapped[RunRow | None] = relationship(lazy="raise")
+    payout: Mapped[PayoutRow | None] = relationship(lazy="raise")
+
+
+class LedgerPostingRow(Base):
+    """One leg of a journal entry: signed amount (debit positive) on one account."""
+
+    __tablename__ = "ledger_postings"
+    __table_args__ = (Index(None, "account"), Index(None, "partner_id"))
+
+    entry_id: Mapped[int] = mapped_column(ForeignKey("ledger_entries.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    account: Mapped[str]
+    partner_id: Mapped[str | None]
+    amount: Mapped[Decimal]
+    currency: Mapped[str]
+
+    entry: Mapped[LedgerEntryRow] = relationship(lazy="raise")
+
+
+class PayoutAccountRow(Base):
+    """A partner's bank details, sealed with AES-GCM (``services.secrets``), and a masked copy."""
+
+    __tablename__ = "payout_accounts"
+
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"), primary_key=True)
+    key_id: Mapped[str]
+    sealed: Mapped[str]
+    masked: Mapped[str]
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str]
+
+    partner: Mapped[PartnerRow] = relationship(lazy="raise")
+
+
+class RunInputRow(Base):
+    """Exactly what a run read and what it produced, so ``rerun`` can reproduce it.
+
+    ``inputs`` and ``results`` are canonical JSON; ``fingerprint`` is the
+    sha256 of ``inputs``.
+    """
+
+    __tablename__ = "run_inputs"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), primary_key=True)
+    fingerprint: Mapped[str]
+    cutoff: Mapped[datetime | None]
+    inputs: Mapped[str]
+    results: Mapped[str]
+
+    run: Mapped[RunRow] = relationship(lazy="raise")
+
+
+class SettingRow(Base):
+    """A workspace setting (grace window, second-approval threshold), as text."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(primary_key=True)
+    value: Mapped[str]
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str]
+
+
+class ShadowActualRow(Base):
+    """What was actually paid in an earlier period, per component, for shadow comparison."""
+
+    __tablename__ = "shadow_actuals"
+    __table_args__ = (UniqueConstraint("partner_id", "agreement_id", "period", "component"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    partner_id: Mapped[str]
+    agreement_id: Mapped[str]
+    period: Mapped[str]
+    component: Mapped[str]
+    amount: Mapped[Decimal]
+    currency: Mapped[str]
+    source: Mapped[str]
+    imported_at: Mapped[datetime]
+    imported_by: Mapped[str]
+
+
+# The workflow tables live in their own module; importing it here registers them on the
+# metadata wherever the models are imported (migrations, tests, services).
+from cloudsettle.db import models_workflow as _workflow  # noqa: E402, F401

@@ -58,8 +58,16 @@ def post(session: Session, entry: ledger.Entry, *, actor: str) -> LedgerEntryRow
     session.add(row)
     session.flush()
     for seq, p in enumerate(entry.postings, start=1):
-        session.add(LedgerPostingRow(entry_id=row.id, seq=seq, account=p.account, partner_id=p.partner_id,
-                                     amount=p.amount, currency=p.currency))
+        session.add(
+            LedgerPostingRow(
+                entry_id=row.id,
+                seq=seq,
+                account=p.account,
+                partner_id=p.partner_id,
+                amount=p.amount,
+                currency=p.currency,
+            )
+        )
     session.flush()
     return row
 
@@ -71,8 +79,9 @@ def components_of(s: StatementRow) -> Components:
 
 def post_statement(session: Session, s: StatementRow, *, actor: str, day: date) -> LedgerEntryRow | None:
     """Post a finalized statement's accrual (None when all its components are zero)."""
-    figures = ledger.StatementFigures(s.id, s.run_id, s.partner_id, s.agreement_id, s.period, s.currency,
-                                 components_of(s), day)
+    figures = ledger.StatementFigures(
+        s.id, s.run_id, s.partner_id, s.agreement_id, s.period, s.currency, components_of(s), day
+    )
     entry = ledger.statement_entry(figures)
     return post(session, entry, actor=actor) if entry is not None else None
 
@@ -86,20 +95,35 @@ def entries(session: Session, *, on: date | None = None, partner_id: str | None 
     postings: dict[int, list[LedgerPostingRow]] = defaultdict(list)
     ids = [r.id for r in rows]
     for chunk in range(0, len(ids), 500):
-        part = ids[chunk:chunk + 500]
-        for p in session.scalars(select(LedgerPostingRow).where(LedgerPostingRow.entry_id.in_(part))
-                                 .order_by(LedgerPostingRow.entry_id, LedgerPostingRow.seq)):
+        part = ids[chunk : chunk + 500]
+        for p in session.scalars(
+            select(LedgerPostingRow)
+            .where(LedgerPostingRow.entry_id.in_(part))
+            .order_by(LedgerPostingRow.entry_id, LedgerPostingRow.seq)
+        ):
             postings[p.entry_id].append(p)
     out = []
     for r in rows:
         legs = tuple(ledger.Posting(p.account, p.amount, p.currency, p.partner_id) for p in postings[r.id])
         if partner_id is not None and not any(p.partner_id == partner_id for p in legs):
             continue
-        out.append(StoredEntry(r.id, ledger.Entry(
-            day=r.day, kind=ledger.EntryKind(r.kind), narration=r.narration, postings=legs,
-            partner_id=r.partner_id, statement_id=r.statement_id, run_id=r.run_id, payout_id=r.payout_id,
-            reverses=r.reverses_id, meta=json.loads(r.meta),
-        )))
+        out.append(
+            StoredEntry(
+                r.id,
+                ledger.Entry(
+                    day=r.day,
+                    kind=ledger.EntryKind(r.kind),
+                    narration=r.narration,
+                    postings=legs,
+                    partner_id=r.partner_id,
+                    statement_id=r.statement_id,
+                    run_id=r.run_id,
+                    payout_id=r.payout_id,
+                    reverses=r.reverses_id,
+                    meta=json.loads(r.meta),
+                ),
+            )
+        )
     return out
 
 
@@ -108,8 +132,9 @@ def trial_balance(session: Session, *, on: date | None = None) -> dict[tuple[str
     return ledger.balances((e.entry for e in entries(session, on=on)), on=on)
 
 
-def partner_balances(session: Session, partner_id: str, *, on: date | None = None
-                     ) -> dict[tuple[str, str], Decimal]:
+def partner_balances(
+    session: Session, partner_id: str, *, on: date | None = None
+) -> dict[tuple[str, str], Decimal]:
     """The partner's payable, carried-forward and clawback-receivable balances at ``on``."""
     return ledger.partner_balances((e.entry for e in entries(session, on=on)), partner_id, on=on)
 
@@ -133,15 +158,18 @@ def check_invariants(session: Session, partner_ids: Iterable[str] | None = None)
     journal = [e.entry for e in stored]
     for (partner, currency), amounts in sorted(payables.items()):
         paid = _net_payments(session, partner, currency)
-        ledger.check_payable_invariant(journal, partner_id=partner, currency=currency,
-                                  statement_payables=amounts, payments=paid)
+        ledger.check_payable_invariant(
+            journal, partner_id=partner, currency=currency, statement_payables=amounts, payments=paid
+        )
 
 
 def _net_payments(session: Session, partner_id: str, currency: str) -> list[Decimal]:
     """What the payout records say was paid and not returned (independent of the journal)."""
-    rows = session.scalars(select(PayoutRow).where(PayoutRow.partner_id == partner_id,
-                                                   PayoutRow.currency == currency,
-                                                   PayoutRow.status == "paid"))
+    rows = session.scalars(
+        select(PayoutRow).where(
+            PayoutRow.partner_id == partner_id, PayoutRow.currency == currency, PayoutRow.status == "paid"
+        )
+    )
     return [r.amount for r in rows]
 
 
@@ -149,9 +177,10 @@ def statement_entry_ids(session: Session, statement_ids: Sequence[int]) -> dict[
     """The accrual entry of each statement that has one."""
     if not statement_ids:
         return {}
-    rows = session.scalars(select(LedgerEntryRow).where(
-        LedgerEntryRow.statement_id.in_(statement_ids),
-        LedgerEntryRow.kind == ledger.EntryKind.STATEMENT.value,
-    ))
+    rows = session.scalars(
+        select(LedgerEntryRow).where(
+            LedgerEntryRow.statement_id.in_(statement_ids),
+            LedgerEntryRow.kind == ledger.EntryKind.STATEMENT.value,
+        )
+    )
     return {r.statement_id: r.id for r in rows if r.statement_id is not None}
-

@@ -71,8 +71,10 @@ SETTINGS: dict[str, str] = {
 
 def _check_setting(key: str, value: str) -> str:
     if key not in SETTINGS and not key.startswith(f"{SECOND_APPROVAL_ABOVE}."):
-        raise BadInput(f"unknown setting {key!r}; known: {', '.join(sorted(SETTINGS))} "
-                       f"(and {SECOND_APPROVAL_ABOVE}.<CURRENCY>)")
+        raise BadInput(
+            f"unknown setting {key!r}; known: {', '.join(sorted(SETTINGS))} "
+            f"(and {SECOND_APPROVAL_ABOVE}.<CURRENCY>)"
+        )
     text = value.strip()
     if key.startswith("debtor."):
         if not text:
@@ -109,8 +111,15 @@ def set_setting(
         session.add(row)
     else:
         row.value, row.updated_at, row.updated_by = checked, now(), actor
-    record(session, actor=actor, action="setting.set", subject=f"setting:{key}", reason=reason,
-           before=before, after=checked)
+    record(
+        session,
+        actor=actor,
+        action="setting.set",
+        subject=f"setting:{key}",
+        reason=reason,
+        before=before,
+        after=checked,
+    )
     return row
 
 
@@ -123,7 +132,8 @@ def grace_days(session: Session) -> int | None:
 def second_approval_threshold(session: Session, currency: str) -> Decimal | None:
     """The payable above which a statement in ``currency`` needs a second approver."""
     text = get_setting(session, f"{SECOND_APPROVAL_ABOVE}.{currency}") or get_setting(
-        session, SECOND_APPROVAL_ABOVE)
+        session, SECOND_APPROVAL_ABOVE
+    )
     return D(text) if text is not None else None
 
 
@@ -170,14 +180,16 @@ def load_book_as_of(session: Session, cutoff: datetime | None) -> LoadedBook:
     else:
         query = query.where(LineRevisionRow.ingested_at < cutoff)
     newest: dict[LineKey, LineRevisionRow] = {}
-    for row in session.scalars(query.order_by(LineRevisionRow.provider, LineRevisionRow.line_id,
-                                              LineRevisionRow.revision)):
+    for row in session.scalars(
+        query.order_by(LineRevisionRow.provider, LineRevisionRow.line_id, LineRevisionRow.revision)
+    ):
         newest[(row.provider, row.line_id)] = row
     lines = [line_of(r) for r in newest.values()]
     revisions = {k: r.revision for k, r in newest.items()}
     sources = {k: (r.batch_id, r.source_row) for k, r in newest.items()}
-    book = Book(partners=partners, agreements=agreements, deals=deals, lines=lines, customers=customers,
-                fx=fx)
+    book = Book(
+        partners=partners, agreements=agreements, deals=deals, lines=lines, customers=customers, fx=fx
+    )
     return LoadedBook(book, revisions, sources)
 
 
@@ -194,8 +206,9 @@ def _sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def statement_fingerprint(statement: Statement, revisions: Mapping[LineKey, int],
-                          version_fingerprint: str, verification: str) -> str:
+def statement_fingerprint(
+    statement: Statement, revisions: Mapping[LineKey, int], version_fingerprint: str, verification: str
+) -> str:
     """sha256 of everything a statement was computed from and came to: the version, the
     partner's payee state, each line's revision and treatment, adjustments and history."""
     doc = {
@@ -203,8 +216,16 @@ def statement_fingerprint(statement: Statement, revisions: Mapping[LineKey, int]
         "version": [statement.version.version, version_fingerprint],
         "verification": verification,
         "lines": [
-            [sl.line.provider, sl.line.line_id, revisions.get((sl.line.provider, sl.line.line_id), 0),
-             sl.role.value, num(sl.fraction), num(sl.fx_rate), num(sl.amount), sl.original_line_id]
+            [
+                sl.line.provider,
+                sl.line.line_id,
+                revisions.get((sl.line.provider, sl.line.line_id), 0),
+                sl.role.value,
+                num(sl.fraction),
+                num(sl.fx_rate),
+                num(sl.amount),
+                sl.original_line_id,
+            ]
             for sl in statement.lines
         ],
         "manual": [[a.id, num(a.amount)] for a in statement.manual_adjustments],
@@ -257,12 +278,24 @@ def _columns(model: type) -> list[str]:
     return [c.key for c in model.__table__.columns]  # type: ignore[attr-defined]
 
 
-def inputs_document(session: Session, loaded: LoadedBook, *, period: str, partner_id: str | None,
-                    cutoff: datetime | None, history: RunHistory) -> dict[str, Any]:
+def inputs_document(
+    session: Session,
+    loaded: LoadedBook,
+    *,
+    period: str,
+    partner_id: str | None,
+    cutoff: datetime | None,
+    history: RunHistory,
+) -> dict[str, Any]:
     """The canonical record of a run's inputs."""
     keys = sorted(loaded.revisions)
-    versions = list(session.scalars(select(AgreementVersionRow).order_by(
-        AgreementVersionRow.agreement_id, AgreementVersionRow.version)))
+    versions = list(
+        session.scalars(
+            select(AgreementVersionRow).order_by(
+                AgreementVersionRow.agreement_id, AgreementVersionRow.version
+            )
+        )
+    )
     return {
         "period": period,
         "partner": partner_id,
@@ -270,22 +303,48 @@ def inputs_document(session: Session, loaded: LoadedBook, *, period: str, partne
         "lines": [[p, line, loaded.revisions[(p, line)]] for p, line in keys],
         "batches": sorted({loaded.sources[k][0] for k in keys}),
         "agreement_versions": [_row_dict(v, _columns(AgreementVersionRow)) for v in versions],
-        "agreements": [_row_dict(r, _columns(AgreementRow))
-                       for r in session.scalars(select(AgreementRow).order_by(AgreementRow.id))],
-        "partners": [_row_dict(r, _columns(PartnerRow))
-                     for r in session.scalars(select(PartnerRow).order_by(PartnerRow.id))],
-        "customers": [_row_dict(r, _columns(CustomerRow)) for r in session.scalars(
-            select(CustomerRow).order_by(CustomerRow.provider, CustomerRow.account_id))],
-        "deals": [_row_dict(r, _columns(DealRow))
-                  for r in session.scalars(select(DealRow).order_by(DealRow.id))],
-        "fx_rates": [_row_dict(r, _columns(FxRateRow)) for r in session.scalars(select(FxRateRow).order_by(
-            FxRateRow.day, FxRateRow.from_currency, FxRateRow.to_currency))],
+        "agreements": [
+            _row_dict(r, _columns(AgreementRow))
+            for r in session.scalars(select(AgreementRow).order_by(AgreementRow.id))
+        ],
+        "partners": [
+            _row_dict(r, _columns(PartnerRow))
+            for r in session.scalars(select(PartnerRow).order_by(PartnerRow.id))
+        ],
+        "customers": [
+            _row_dict(r, _columns(CustomerRow))
+            for r in session.scalars(
+                select(CustomerRow).order_by(CustomerRow.provider, CustomerRow.account_id)
+            )
+        ],
+        "deals": [
+            _row_dict(r, _columns(DealRow)) for r in session.scalars(select(DealRow).order_by(DealRow.id))
+        ],
+        "fx_rates": [
+            _row_dict(r, _columns(FxRateRow))
+            for r in session.scalars(
+                select(FxRateRow).order_by(FxRateRow.day, FxRateRow.from_currency, FxRateRow.to_currency)
+            )
+        ],
         "carried_in": {k: format(v, "f") for k, v in sorted(history.carried_in.items())},
-        "finalized": {k: [[f.period, f.version, format(f.earned, "f"), format(f.already_adjusted, "f")]
-                          for f in v] for k, v in sorted(history.finalized.items())},
-        "adjustments": {k: [[a.id, format(a.amount, "f"), a.reason, a.created_by,
-                             a.created_at.isoformat() if a.created_at else None, a.evidence] for a in v]
-                        for k, v in sorted(history.adjustments.items())},
+        "finalized": {
+            k: [[f.period, f.version, format(f.earned, "f"), format(f.already_adjusted, "f")] for f in v]
+            for k, v in sorted(history.finalized.items())
+        },
+        "adjustments": {
+            k: [
+                [
+                    a.id,
+                    format(a.amount, "f"),
+                    a.reason,
+                    a.created_by,
+                    a.created_at.isoformat() if a.created_at else None,
+                    a.evidence,
+                ]
+                for a in v
+            ]
+            for k, v in sorted(history.adjustments.items())
+        },
         "skip": sorted(history.skip),
     }
 
@@ -300,21 +359,40 @@ def results_document(result: RunResult) -> dict[str, Any]:
             "components": {n: num(getattr(s.components, n)) for n in COMPONENT_NAMES},
             "base_total": num(s.base_total),
             "billed_total": num(s.billed_total),
-            "lines": [[sl.line.provider, sl.line.line_id, sl.role.value, num(sl.amount),
-                       num(sl.shown), num(sl.tier_uplift_shown),
-                       ",".join(r.value for r in sl.reasons)] for sl in s.lines],
+            "lines": [
+                [
+                    sl.line.provider,
+                    sl.line.line_id,
+                    sl.role.value,
+                    num(sl.amount),
+                    num(sl.shown),
+                    num(sl.tier_uplift_shown),
+                    ",".join(r.value for r in sl.reasons),
+                ]
+                for sl in s.lines
+            ],
             "findings": sorted(f"{f.kind.value}:{f.line_id or ''}" for f in s.findings),
         }
-    return {"statements": out, "findings": sorted(f"{f.kind.value}:{f.line_id or ''}:{f.agreement_id or ''}"
-                                                  for f in result.findings)}
+    return {
+        "statements": out,
+        "findings": sorted(
+            f"{f.kind.value}:{f.line_id or ''}:{f.agreement_id or ''}" for f in result.findings
+        ),
+    }
 
 
-def record_run(session: Session, run_id: int, inputs: dict[str, Any], result: RunResult,
-               cutoff: datetime | None) -> RunInputRow:
+def record_run(
+    session: Session, run_id: int, inputs: dict[str, Any], result: RunResult, cutoff: datetime | None
+) -> RunInputRow:
     """Store the run's inputs and results."""
     text = canonical(inputs)
-    row = RunInputRow(run_id=run_id, fingerprint=_sha(text), cutoff=cutoff, inputs=text,
-                      results=canonical(results_document(result)))
+    row = RunInputRow(
+        run_id=run_id,
+        fingerprint=_sha(text),
+        cutoff=cutoff,
+        inputs=text,
+        results=canonical(results_document(result)),
+    )
     session.add(row)
     return row
 
@@ -343,31 +421,40 @@ def _book_from_inputs(session: Session, doc: Mapping[str, Any]) -> tuple[Book, R
     versions: dict[str, list[AgreementVersionRow]] = defaultdict(list)
     for v in rows(AgreementVersionRow, doc["agreement_versions"]):
         versions[v.agreement_id].append(v)
-    agreements = {r.id: agreement_of(r, versions[r.id]) for r in rows(AgreementRow, doc["agreements"])
-                  if versions[r.id]}
+    agreements = {
+        r.id: agreement_of(r, versions[r.id]) for r in rows(AgreementRow, doc["agreements"]) if versions[r.id]
+    }
     deals = [deal_of(r) for r in rows(DealRow, doc["deals"])]
     fx = FxTable(fx_rate_of(r) for r in rows(FxRateRow, doc["fx_rates"]))
     wanted = [tuple(x) for x in doc["lines"]]
     found: dict[tuple[str, str, int], LineRevisionRow] = {}
     for start in range(0, len(wanted), 400):
-        chunk = wanted[start:start + 400]
+        chunk = wanted[start : start + 400]
         query = select(LineRevisionRow).where(
-            tuple_(LineRevisionRow.provider, LineRevisionRow.line_id, LineRevisionRow.revision).in_(chunk))
+            tuple_(LineRevisionRow.provider, LineRevisionRow.line_id, LineRevisionRow.revision).in_(chunk)
+        )
         for r in session.scalars(query):
             found[(r.provider, r.line_id, r.revision)] = r
     missing = [w for w in wanted if w not in found]
     if missing:
         raise NotFound(f"the run used line revisions that are no longer stored: {missing[:5]}")
     lines = [line_of(found[(str(p), str(i), int(r))]) for p, i, r in wanted]
-    book = Book(partners=partners, agreements=agreements, deals=deals, lines=lines, customers=customers,
-                fx=fx)
+    book = Book(
+        partners=partners, agreements=agreements, deals=deals, lines=lines, customers=customers, fx=fx
+    )
     history = RunHistory(
         carried_in={k: D(v) for k, v in doc["carried_in"].items()},
-        finalized={k: [FinalizedStatement(p, int(ver), D(e), D(a)) for p, ver, e, a in v]
-                   for k, v in doc["finalized"].items()},
-        adjustments={k: [ManualAdjustment(i, D(amt), reason, by,
-                                          datetime.fromisoformat(at) if at else None, ev)
-                         for i, amt, reason, by, at, ev in v] for k, v in doc["adjustments"].items()},
+        finalized={
+            k: [FinalizedStatement(p, int(ver), D(e), D(a)) for p, ver, e, a in v]
+            for k, v in doc["finalized"].items()
+        },
+        adjustments={
+            k: [
+                ManualAdjustment(i, D(amt), reason, by, datetime.fromisoformat(at) if at else None, ev)
+                for i, amt, reason, by, at, ev in v
+            ]
+            for k, v in doc["adjustments"].items()
+        },
         skip=frozenset(doc["skip"]),
     )
     return book, history
@@ -401,10 +488,21 @@ def rerun(session: Session, *, run_id: int) -> RerunResult:
     if _sha(stored.inputs) != stored.fingerprint:
         raise NotFound(f"run {run_id}: the recorded inputs do not match their fingerprint")
     book, history = _book_from_inputs(session, doc)
-    result = settle_period(MappedBook(book), doc["period"], partner_id=doc["partner"],
-                           carried_in=history.carried_in, finalized=history.finalized,
-                           adjustments=history.adjustments, skip=history.skip)
+    result = settle_period(
+        MappedBook(book),
+        doc["period"],
+        partner_id=doc["partner"],
+        carried_in=history.carried_in,
+        finalized=history.finalized,
+        adjustments=history.adjustments,
+        skip=history.skip,
+    )
     recorded = json.loads(stored.results)
     again = json.loads(canonical(results_document(result)))
-    return RerunResult(run_id, doc["period"], stored.fingerprint, len(result.statements),
-                       tuple(diff_results(recorded, again)))
+    return RerunResult(
+        run_id,
+        doc["period"],
+        stored.fingerprint,
+        len(result.statements),
+        tuple(diff_results(recorded, again)),
+    )

@@ -101,8 +101,7 @@ class KeyRing:
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise BadInput(f"payout key file {path} is not readable JSON: {exc.__class__.__name__}") from exc
         if not isinstance(doc, dict) or not isinstance(doc.get("keys"), dict) or not doc["keys"]:
-            raise BadInput(f"payout key file {path}: expected "
-                           '{"current": KID, "keys": {KID: BASE64}}')
+            raise BadInput(f'payout key file {path}: expected {{"current": KID, "keys": {{KID: BASE64}}}}')
         keys = {str(k): _decode_key(str(k), str(v), str(path)) for k, v in doc["keys"].items()}
         current = str(doc.get("current") or next(iter(keys)))
         if current not in keys:
@@ -129,14 +128,18 @@ def open_sealed(ring: KeyRing, sealed: str, *, context: str) -> str:
     """Decrypt a sealed value; BadInput when the key is unknown or wrong, or the data altered."""
     kid = key_id_of(sealed)
     if kid not in ring.keys:
-        raise BadInput(f"payout details of {context} are sealed with key {kid!r}, which the configured "
-                       f"key ring ({', '.join(sorted(ring.keys))}) does not have")
+        raise BadInput(
+            f"payout details of {context} are sealed with key {kid!r}, which the configured "
+            f"key ring ({', '.join(sorted(ring.keys))}) does not have"
+        )
     blob = base64.b64decode(sealed.split(":", 2)[2])
     try:
         plain = AESGCM(ring.keys[kid]).decrypt(blob[:_NONCE_BYTES], blob[_NONCE_BYTES:], context.encode())
     except InvalidTag as exc:
-        raise BadInput(f"payout details of {context} do not open with key {kid!r}: wrong key, or the "
-                       "stored details were altered") from exc
+        raise BadInput(
+            f"payout details of {context} do not open with key {kid!r}: wrong key, or the "
+            "stored details were altered"
+        ) from exc
     return plain.decode("utf-8")
 
 
