@@ -60,7 +60,15 @@ def test_config_load_twice_changes_nothing(cli: Cli) -> None:
         for line in again.stdout.splitlines()
         if line.startswith("│")
     ]
-    assert [r[0] for r in rows] == ["partners", "customers", "deals", "agreements", "versions", "fx_rates"]
+    assert [r[0] for r in rows] == [
+        "partners",
+        "payout_details",
+        "customers",
+        "deals",
+        "agreements",
+        "versions",
+        "fx_rates",
+    ]
     assert all(r[1] == "0" and r[2] == "0" for r in rows), rows
     assert rows[0][3] == "1"  # the partner is there, unchanged
 
@@ -222,3 +230,40 @@ def test_native_bill_files_are_detected_and_ingested(
     assert cells[-1] == fmt
     wrong = "huawei" if provider == "tencent" else "tencent"
     assert cli("ingest", "--provider", wrong, str(packed)).exit_code == 2
+
+
+def test_payout_details_are_sealed_never_plain(cli: Cli, tmp_path: Path) -> None:
+    from sqlalchemy import create_engine, text
+
+    config = tmp_path / "with-payout.yaml"
+    config.write_text(
+        (CASE / "config.yaml")
+        .read_text(encoding="utf-8")
+        .replace(
+            "  verification: verified\n",
+            "  verification: verified\n  payout:\n    iban: DE89370400440532013000\n"
+            "    bic: COBADEFFXXX\n    account_name: Acme Cloud Services GmbH\n",
+            1,
+        ),
+        encoding="utf-8",
+    )
+    assert "DE89370400440532013000" in config.read_text(encoding="utf-8")
+    first = cli("config", "load", str(config))
+    assert first.exit_code == 0, first.stderr
+    created = next(line for line in first.stdout.splitlines() if "payout_details" in line)
+    assert [c.strip() for c in created.strip("│ ").split("│")][1:] == ["1", "0", "0"]
+    again = cli("config", "load", str(config))
+    row = next(line for line in again.stdout.splitlines() if "payout_details" in line)
+    assert [c.strip() for c in row.strip("│ ").split("│")][1:] == ["0", "0", "1"]  # unchanged
+    engine = create_engine(cli.env["CLOUDSETTLE_DATABASE_URL"])
+    with engine.connect() as connection:
+        dump = " ".join(
+            str(value)
+            for table in ("partners", "payout_accounts", "audit_events")
+            for row in connection.execute(text(f"SELECT * FROM {table}"))
+            for value in row
+        )
+    engine.dispose()
+    assert "DE89370400440532013000" not in dump
+    assert "3000" in dump  # the masked form keeps the last digits
+    assert (cli.workspace / "payout-keys.json").stat().st_mode & 0o077 == 0

@@ -31,6 +31,7 @@ from cloudsettle.services.explain import explain_lines
 from cloudsettle.services.export_service import export_focus
 from cloudsettle.services.ingest_service import ingest_file
 from cloudsettle.services.pull_service import fetch, record_pull
+from cloudsettle.services.secrets import workspace_ring
 from cloudsettle.services.settlement_service import (
     adjust,
     approve,
@@ -135,7 +136,9 @@ def config_load(
 
     def body() -> None:
         with workspace(workspace_opt) as ws, ws.unit_of_work() as session:
-            summary = load_config_file(session, path=file, actor=actor_name(user))
+            summary = load_config_file(
+                session, path=file, actor=actor_name(user), ring=workspace_ring(ws.root)
+            )
         table = Table("kind", "created", "updated", "unchanged", title=f"config {file.name}")
         for kind, created, updated, unchanged in summary.rows():
             table.add_row(kind, str(created), str(updated), str(unchanged))

@@ -50,6 +50,7 @@ from cloudsettle.demo.generator import (
 )
 from cloudsettle.services.config_service import load_config_file
 from cloudsettle.services.ingest_service import ingest_file
+from cloudsettle.services.secrets import workspace_ring
 from cloudsettle.services.settlement_service import (
     FINALIZED,
     adjust,
@@ -79,8 +80,9 @@ class Goodwill:
     reason: str
 
 
-GOODWILL = Goodwill("P-YUNFAN", D("800.00"),
-                    "Goodwill credit: CDN incident of 2026-10-12 (ticket CS-4471), agreed by finance")
+GOODWILL = Goodwill(
+    "P-YUNFAN", D("800.00"), "Goodwill credit: CDN incident of 2026-10-12 (ticket CS-4471), agreed by finance"
+)
 
 
 def run_demo(root: Path, console: Console) -> int:
@@ -89,16 +91,23 @@ def run_demo(root: Path, console: Console) -> int:
     started = time.perf_counter()
     written = write_demo_input(root / "demo-input")
     console.print(f"[bold]cloudsettle demo[/] in {root.resolve()}", highlight=False)
-    console.print(f"input: {written.directory.resolve()} ("
-                  + (f"{len(written.written)} written" if written.written else "")
-                  + (", " if written.written and written.reused else "")
-                  + (f"{len(written.reused)} re-used" if written.reused else "") + ")", highlight=False)
+    console.print(
+        f"input: {written.directory.resolve()} ("
+        + (f"{len(written.written)} written" if written.written else "")
+        + (", " if written.written and written.reused else "")
+        + (f"{len(written.reused)} re-used" if written.reused else "")
+        + ")",
+        highlight=False,
+    )
     ws = open_workspace(root)
     try:
         with ws.unit_of_work() as session:
-            load_config_file(session, path=written.path(CONFIG_FILE), actor=PREPARER)
-        ingest_table = Table("file", "format", "new", "revised", "unchanged", "rejected", "note",
-                             title="ingest")
+            load_config_file(
+                session, path=written.path(CONFIG_FILE), actor=PREPARER, ring=workspace_ring(root)
+            )
+        ingest_table = Table(
+            "file", "format", "new", "revised", "unchanged", "rejected", "note", title="ingest"
+        )
         _ingest(ws, written, SEPTEMBER_FILES, ingest_table)
         held = {SEPTEMBER: _close_september(ws, console)}
         _ingest(ws, written, (*OCTOBER_FILES, RESTATED_FILE), ingest_table)
@@ -124,19 +133,35 @@ def _ingest(ws: Workspace, written: WrittenInput, names: tuple[str, ...], table:
         path = written.path(name)
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         with ws.unit_of_work() as session:
-            earlier = session.scalars(select(IngestBatchRow.id).where(IngestBatchRow.sha256 == digest)
-                                      .order_by(IngestBatchRow.id).limit(1)).first()
+            earlier = session.scalars(
+                select(IngestBatchRow.id)
+                .where(IngestBatchRow.sha256 == digest)
+                .order_by(IngestBatchRow.id)
+                .limit(1)
+            ).first()
             if earlier is not None:
                 table.add_row(name, "-", "-", "-", "-", "-", f"already ingested (batch {earlier}): skipped")
                 continue
             r = ingest_file(session, raw_store=ws.raw_store, path=path, provider=None, actor=PREPARER)
-        table.add_row(name, r.format, str(r.new), str(r.revised), str(r.unchanged), str(r.rejected),
-                      FILE_NOTES.get(name, ""))
+        table.add_row(
+            name,
+            r.format,
+            str(r.new),
+            str(r.revised),
+            str(r.unchanged),
+            str(r.rejected),
+            FILE_NOTES.get(name, ""),
+        )
 
 
 def _statements(session: Session, period: str) -> list[StatementRow]:
-    return list(session.scalars(select(StatementRow).where(StatementRow.period == period)
-                                .order_by(StatementRow.partner_id, StatementRow.agreement_id)))
+    return list(
+        session.scalars(
+            select(StatementRow)
+            .where(StatementRow.period == period)
+            .order_by(StatementRow.partner_id, StatementRow.agreement_id)
+        )
+    )
 
 
 def _close_september(ws: Workspace, console: Console) -> list[str]:
@@ -177,8 +202,16 @@ def _goodwill(ws: Workspace) -> None:
         present = manual_adjustments(session, GOODWILL.partner, agreement, OCTOBER)
         if any(a.reason == GOODWILL.reason for a in present):
             return
-        adjust(session, period=OCTOBER, partner_id=GOODWILL.partner, agreement_id=agreement,
-               amount=GOODWILL.amount, reason=GOODWILL.reason, evidence=None, actor=FINANCE)
+        adjust(
+            session,
+            period=OCTOBER,
+            partner_id=GOODWILL.partner,
+            agreement_id=agreement,
+            amount=GOODWILL.amount,
+            reason=GOODWILL.reason,
+            evidence=None,
+            actor=FINANCE,
+        )
 
 
 def _write_statements(ws: Workspace) -> dict[str, list[Path]]:
@@ -198,9 +231,15 @@ def _write_statements(ws: Workspace) -> dict[str, list[Path]]:
 
 #: Statement components in the summary, with their headings.
 SUMMARY_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("commission", "commission"), ("tier_uplift", "tier uplift"), ("clawback", "clawback"),
-    ("cap_adjustment", "cap/floor"), ("fees", "fees"), ("manual_adjustment", "manual"),
-    ("prior_period_adjustment", "PPA"), ("carried_in", "carried in"), ("payable", "payable"),
+    ("commission", "commission"),
+    ("tier_uplift", "tier uplift"),
+    ("clawback", "clawback"),
+    ("cap_adjustment", "cap/floor"),
+    ("fees", "fees"),
+    ("manual_adjustment", "manual"),
+    ("prior_period_adjustment", "PPA"),
+    ("carried_in", "carried in"),
+    ("payable", "payable"),
     ("carried_out", "carried out"),
 )
 
@@ -209,9 +248,16 @@ def _print_period(ws: Workspace, console: Console, period: str, held: list[str])
     """The period's statements: one row each when the console is wide enough, else one
     column each (so no amount is ever cut)."""
     with ws.unit_of_work() as session:
-        rows = [(s.partner_id, s.agreement_id, s.currency, s.status,
-                 [_money(getattr(s, name), s.currency) for name, _ in SUMMARY_COLUMNS])
-                for s in _statements(session, period)]
+        rows = [
+            (
+                s.partner_id,
+                s.agreement_id,
+                s.currency,
+                s.status,
+                [_money(getattr(s, name), s.currency) for name, _ in SUMMARY_COLUMNS],
+            )
+            for s in _statements(session, period)
+        ]
     wide = Table(title=f"statements {period}", box=box.SIMPLE_HEAD, pad_edge=False)
     for heading in ("partner", "agreement", "cur"):
         wide.add_column(heading, no_wrap=True)
@@ -244,9 +290,9 @@ def _money(value: Decimal, currency: str) -> str:
 #: What each open finding kind means in the demo, and what a user would do about it.
 FINDING_HELP = {
     "missing_deal": "a customer has no deal (Northwind Trial Account on purpose): its lines pay nobody. "
-                    "Add a deal to the config, load it and settle again.",
+    "Add a deal to the config, load it and settle again.",
     "payee_not_verified": "Xinghe Digital's verification is pending: its statements are settled and approved "
-                          "but payout is held until it is verified.",
+    "but payout is held until it is verified.",
 }
 
 
@@ -261,8 +307,9 @@ TENCENT_REFUND_NOTE = (
 
 def _print_findings(ws: Workspace, console: Console) -> None:
     with ws.unit_of_work() as session:
-        rows = list(session.scalars(select(FindingRow).where(FindingRow.status == "open")
-                                    .order_by(FindingRow.id)))
+        rows = list(
+            session.scalars(select(FindingRow).where(FindingRow.status == "open").order_by(FindingRow.id))
+        )
     counts = Counter((f.kind, f.period or "-", f.partner_id or "-") for f in rows)
     example: dict[tuple[str, str, str], str] = {}
     for f in rows:
@@ -280,8 +327,11 @@ def _print_findings(ws: Workspace, console: Console) -> None:
 def _print_next(console: Console, root: Path, outputs: dict[str, list[Path]]) -> None:
     ws_opt = f"--workspace {shlex.quote(str(root))}"
     console.print()
-    console.print(f"[bold]outputs[/]: statements as JSON in {(root / 'out' / 'statements').resolve()}/"
-                  f" ({', '.join(f'{p}: {len(v)} files' for p, v in outputs.items())})", highlight=False)
+    console.print(
+        f"[bold]outputs[/]: statements as JSON in {(root / 'out' / 'statements').resolve()}/"
+        f" ({', '.join(f'{p}: {len(v)} files' for p, v in outputs.items())})",
+        highlight=False,
+    )
     console.print(f"input files and config: {(root / 'demo-input').resolve()}/", highlight=False)
     console.print("[bold]what each partner shows[/]:")
     for p in PARTNERS:

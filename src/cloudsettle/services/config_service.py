@@ -26,10 +26,13 @@ from cloudsettle.db.models import (
     DealRow,
     FxRateRow,
     PartnerRow,
+    PayoutAccountRow,
     StatementRow,
 )
 from cloudsettle.services.audit import now, record
 from cloudsettle.services.errors import BadInput, Refused
+from cloudsettle.services.payout_service import set_payout_details
+from cloudsettle.services.secrets import KeyRing, open_details
 
 
 @dataclass
@@ -43,15 +46,20 @@ class ConfigSummary:
 
     def rows(self) -> list[tuple[str, int, int, int]]:
         """``(kind, created, updated, unchanged)`` for each kind, in file order."""
-        kinds = ["partners", "customers", "deals", "agreements", "versions", "fx_rates"]
+        kinds = ["partners", "payout_details", "customers", "deals", "agreements", "versions", "fx_rates"]
         return [
             (k, self.counts[(k, "created")], self.counts[(k, "updated")], self.counts[(k, "unchanged")])
             for k in kinds
         ]
 
 
-def load_config_file(session: Session, *, path: Path, actor: str) -> ConfigSummary:
-    """Read ``path`` strictly and apply it; raises BadInput (with every issue) or Refused."""
+def load_config_file(
+    session: Session, *, path: Path, actor: str, ring: KeyRing | None = None
+) -> ConfigSummary:
+    """Read ``path`` strictly and apply it; raises BadInput (with every issue) or Refused.
+
+    Partners' ``payout`` details are sealed with ``ring`` (AES-GCM) and never stored in
+    plain text; a file that has some needs a ring."""
     known_partners = set(session.scalars(select(PartnerRow.id)))
     known_agreements = set(session.scalars(select(AgreementRow.id)))
     try:
@@ -59,6 +67,7 @@ def load_config_file(session: Session, *, path: Path, actor: str) -> ConfigSumma
     except ConfigError as exc:
         raise BadInput(str(exc)) from exc
     summary = apply_config(session, bundle)
+    _seal_payouts(session, bundle, ring=ring, actor=actor, summary=summary)
     record(
         session,
         actor=actor,
@@ -74,13 +83,12 @@ def apply_config(session: Session, bundle: ConfigBundle) -> ConfigSummary:
     summary = ConfigSummary()
     stamp = now()
     for p in bundle.partners:
-        payout = bundle.payouts.get(p.id)
         values = {
             "name": p.name,
             "currency": p.currency,
             "verification": p.verification.value,
             "minimum_payout": p.minimum_payout,
-            "payout_details": json.dumps(dict(payout), sort_keys=True) if payout else None,
+            "payout_details": None,  # never plain text: sealed by _seal_payouts
         }
         _upsert(
             session,
@@ -168,6 +176,29 @@ def apply_config(session: Session, bundle: ConfigBundle) -> ConfigSummary:
     session.flush()
     _check_deal_partners(session)
     return summary
+
+
+def _seal_payouts(
+    session: Session, bundle: ConfigBundle, *, ring: KeyRing | None, actor: str, summary: ConfigSummary
+) -> None:
+    """Seal each partner's payout details; unchanged details are left as they are."""
+    if not bundle.payouts:
+        return
+    if ring is None:
+        raise BadInput("the file has payout details: a payout key is needed to store them encrypted")
+    session.flush()
+    for partner_id, details in bundle.payouts.items():
+        wanted = {k: v for k, v in details.items() if v}
+        row = session.get(PayoutAccountRow, partner_id)
+        if (
+            row is not None
+            and row.key_id in ring.keys
+            and open_details(ring, row.sealed, partner_id=partner_id) == wanted
+        ):
+            summary.note("payout_details", "unchanged")
+            continue
+        set_payout_details(session, partner_id=partner_id, details=dict(wanted), actor=actor, ring=ring)
+        summary.note("payout_details", "updated" if row is not None else "created")
 
 
 def _upsert(

@@ -172,3 +172,23 @@ def masked_details(details: Mapping[str, str]) -> str:
         else:
             shown.append(f"{key}={mask(value)}")
     return ", ".join(shown)
+
+
+WORKSPACE_KEY_FILE = "payout-keys.json"
+
+
+def workspace_ring(root: Path, env: Mapping[str, str] | None = None) -> KeyRing:
+    """The payout key ring: from the environment when one is configured (production), else
+    the workspace's own key file, created on first use with a fresh key and mode 0600, so
+    bank details are never stored in plain text even on a laptop."""
+    environ = os.environ if env is None else env
+    if environ.get(KEY_ENV, "").strip() or environ.get(KEY_FILE_ENV, "").strip():
+        return KeyRing.from_env(environ)
+    path = root / WORKSPACE_KEY_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        kid = "k1"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as stream:
+            json.dump({"current": kid, "keys": {kid: new_key()}}, stream)
+    return KeyRing.from_file(path)
