@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
@@ -25,11 +26,14 @@ from sqlalchemy.orm import Session
 
 from cloudsettle.core.money import D, format_money
 from cloudsettle.db.models import FindingRow
+from cloudsettle.exports.beancount import journal as beancount_journal
+from cloudsettle.exports.gl import in_range, load_mapping, write_gl_csv
 from cloudsettle.services.config_service import load_config_file
 from cloudsettle.services.errors import BadInput, NotFound, ServiceError
 from cloudsettle.services.explain import explain_lines
 from cloudsettle.services.export_service import export_focus
 from cloudsettle.services.ingest_service import ingest_file
+from cloudsettle.services.ledger_service import entries as ledger_entries
 from cloudsettle.services.pull_service import fetch, record_pull
 from cloudsettle.services.secrets import workspace_ring
 from cloudsettle.services.settlement_service import (
@@ -266,6 +270,44 @@ def export_focus_cmd(
                 session, period=period, output=output, fmt="csv" if fmt == "csv" else "parquet"
             )
         out.print(f"wrote {count} lines of {period} to {output} (FOCUS 1.2, {fmt})")
+
+    run(body)
+
+
+@export_app.command("gl")
+def export_gl_cmd(
+    output: Annotated[Path, typer.Option("--output", help="The file to write.")],
+    start: Annotated[str | None, typer.Option("--from", help="First accounting date (YYYY-MM-DD).")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Last accounting date (YYYY-MM-DD).")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv or beancount.")] = "csv",
+    mapping: Annotated[
+        Path | None, typer.Option("--mapping", help="YAML column and account mapping for your ERP (csv).")
+    ] = None,
+    workspace_opt: WorkspaceOpt = None,
+) -> None:
+    """The ledger for a date range as a general-ledger journal CSV (mapped to your ERP) or Beancount."""
+
+    def body() -> None:
+        if fmt not in ("csv", "beancount"):
+            raise BadInput(f"--format {fmt!r}: csv or beancount")
+        try:
+            first = date.fromisoformat(start) if start else None
+            last = date.fromisoformat(end) if end else None
+            chosen = load_mapping(mapping) if mapping else None
+        except (ValueError, OSError) as exc:
+            raise BadInput(str(exc)) from exc
+        with workspace(workspace_opt) as ws, ws.unit_of_work() as session:
+            stored = [
+                (e.id, e.entry)
+                for e in ledger_entries(session, on=last)
+                if in_range(e.entry.day, first, last)
+            ]
+        if fmt == "csv":
+            rows = write_gl_csv(stored, output, chosen)
+            out.print(f"wrote {output}: {len(stored)} entries, {rows} postings")
+        else:
+            output.write_text(beancount_journal(stored), encoding="utf-8")
+            out.print(f"wrote {output}: {len(stored)} entries (Beancount)")
 
     run(body)
 
@@ -554,6 +596,25 @@ app.command(name="rerun")(rerun_cmd)
 app.command(name="reject")(reject_cmd)
 app.add_typer(settings_app, name="settings")
 app.add_typer(shadow_app, name="shadow")
+from cloudsettle.cli.serve_cmds import serve_cmd  # noqa: E402
+from cloudsettle.cli.user_cmds import raw_app, user_app  # noqa: E402 (reads main lazily)
+
+app.command(name="serve")(serve_cmd)
+app.add_typer(user_app, name="user")
+app.add_typer(raw_app, name="raw")
+from cloudsettle.cli.ops_cmds import alerts_app, backup_cmd, restore_cmd, schedule_app, worker_cmd  # noqa: E402
+
+app.command(name="worker")(worker_cmd)
+app.add_typer(schedule_app, name="schedule")
+app.add_typer(alerts_app, name="alerts")
+app.command(name="backup")(backup_cmd)
+app.command(name="restore")(restore_cmd)
+from cloudsettle.cli.case_cmds import cases_app  # noqa: E402 (reads main lazily)
+
+app.add_typer(cases_app, name="cases")
+from cloudsettle.cli.reconcile_cmds import reconcile_cmd  # noqa: E402 (reads main lazily)
+
+app.command(name="reconcile")(reconcile_cmd)
 # --- end of sub-apps ---
 
 
