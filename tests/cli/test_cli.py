@@ -267,3 +267,25 @@ def test_payout_details_are_sealed_never_plain(cli: Cli, tmp_path: Path) -> None
     assert "DE89370400440532013000" not in dump
     assert "3000" in dump  # the masked form keeps the last digits
     assert (cli.workspace / "payout-keys.json").stat().st_mode & 0o077 == 0
+
+
+def test_config_changes_are_audited_with_before_and_after(cli: Cli, tmp_path: Path) -> None:
+    import json as _json
+
+    cli("config", "load", str(CASE / "config.yaml"))
+    renamed = tmp_path / "renamed.yaml"
+    renamed.write_text(
+        (CASE / "config.yaml").read_text(encoding="utf-8").replace("name: Acme Cloud Services", "name: Acme Ltd"),
+        encoding="utf-8",
+    )
+    assert cli("config", "load", str(renamed), user="carol").exit_code == 0
+    listing = cli("audit", "list", "--format", "json")
+    assert listing.exit_code == 0, listing.stderr
+    events = _json.loads(listing.stdout)
+    change = next(e for e in events if e["action"] == "config.partners" and e["actor"] == "carol")
+    assert change["subject"] == "partners:P-ACME"
+    assert "Acme Cloud Services" in _json.dumps(change["before"])
+    assert "Acme Ltd" in _json.dumps(change["after"])
+    created = [e for e in events if e["action"] == "config.deals"]
+    assert [e["subject"] for e in created] == ["deals:D-1"]
+    assert cli("audit", "verify").exit_code == 0

@@ -40,6 +40,8 @@ class ConfigSummary:
     """What a load changed: per kind, how many were created, updated or unchanged."""
 
     counts: Counter[tuple[str, str]] = field(default_factory=Counter)
+    #: every record created or updated: ``(kind, key, before, after)`` for the audit log
+    changes: list[tuple[str, str, dict[str, object] | None, dict[str, object]]] = field(default_factory=list)
 
     def note(self, kind: str, outcome: str) -> None:
         self.counts[(kind, outcome)] += 1
@@ -68,6 +70,16 @@ def load_config_file(
         raise BadInput(str(exc)) from exc
     summary = apply_config(session, bundle)
     _seal_payouts(session, bundle, ring=ring, actor=actor, summary=summary)
+    for kind, key, before, after in summary.changes:
+        record(
+            session,
+            actor=actor,
+            action=f"config.{kind}",
+            subject=f"{kind}:{key}",
+            reason=f"config load {path.name}",
+            before=before,
+            after=after,
+        )
     record(
         session,
         actor=actor,
@@ -140,6 +152,7 @@ def apply_config(session: Session, bundle: ConfigBundle) -> ConfigSummary:
                     )
                 )
                 summary.note("versions", "created")
+                summary.changes.append(("versions", f"{a.id}:{v.version}", None, version_to_dict(v)))
             elif row.fingerprint == fingerprint:
                 summary.note("versions", "unchanged")
             elif (a.id, v.version) in used:
@@ -148,10 +161,14 @@ def apply_config(session: Session, bundle: ConfigBundle) -> ConfigSummary:
                     f"change; add it as version {max(x.version for x in a.versions) + 1} instead"
                 )
             else:
+                before_definition = json.loads(row.definition)
                 row.effective_from, row.currency = v.effective_from, v.currency
                 row.definition = json.dumps(version_to_dict(v), sort_keys=True)
                 row.fingerprint = fingerprint
                 summary.note("versions", "updated")
+                summary.changes.append(
+                    ("versions", f"{a.id}:{v.version}", before_definition, version_to_dict(v))
+                )
     for d in bundle.deals:
         _upsert(
             session,
@@ -219,14 +236,22 @@ def _upsert(
         pk_values = key if isinstance(key, tuple) else (key,)
         session.add(model(**dict(zip(pk_names, pk_values, strict=True)), **values, **(extra_new or {})))
         summary.note(kind, "created")
+        summary.changes.append((kind, _key_text(key), None, dict(values)))
         return
     changed = {k: v for k, v in values.items() if getattr(row, k) != v}
     if not changed:
         summary.note(kind, "unchanged")
         return
+    before = {k: getattr(row, k) for k in changed}
     for k, v in {**changed, **(touch or {})}.items():
         setattr(row, k, v)
     summary.note(kind, "updated")
+    summary.changes.append((kind, _key_text(key), before, dict(changed)))
+
+
+def _key_text(key: object) -> str:
+    """A record key as audit subjects show it: ``tencent:100012345678``."""
+    return ":".join(str(k) for k in key) if isinstance(key, tuple) else str(key)
 
 
 def _check_deal_partners(session: Session) -> None:
