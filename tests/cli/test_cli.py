@@ -275,7 +275,9 @@ def test_config_changes_are_audited_with_before_and_after(cli: Cli, tmp_path: Pa
     cli("config", "load", str(CASE / "config.yaml"))
     renamed = tmp_path / "renamed.yaml"
     renamed.write_text(
-        (CASE / "config.yaml").read_text(encoding="utf-8").replace("name: Acme Cloud Services", "name: Acme Ltd"),
+        (CASE / "config.yaml")
+        .read_text(encoding="utf-8")
+        .replace("name: Acme Cloud Services", "name: Acme Ltd"),
         encoding="utf-8",
     )
     assert cli("config", "load", str(renamed), user="carol").exit_code == 0
