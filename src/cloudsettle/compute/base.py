@@ -17,7 +17,14 @@ from cloudsettle.compute.select import local_day
 
 def mul(a: str, a_scale: int, b: str, b_scale: int) -> tuple[str, int]:
     """SQL for ``a × b`` and its scale: exact (``a_scale + b_scale`` decimals) unless that
-    exceeds :data:`MAX_VALUE_SCALE`, when ``a`` is first rounded so the product fits."""
+    exceeds :data:`MAX_VALUE_SCALE`, when ``a`` is first rounded so the product fits.
+
+    Pass a computed value (a base, a measure, a fraction) as ``a``: its scale is an upper
+    bound (line scale 12 + fraction + FX) whose last decimals are usually zeros, so the
+    rounding drops nothing. A configured number (rate, uplift, share) goes in ``b``: its
+    scale is measured, every decimal of it counts, and rounding it (an uplift of 0.0272 cut
+    to 0.027) changes the result.
+    """
     if a_scale + b_scale <= MAX_VALUE_SCALE:
         return f"({a} * {b})", a_scale + b_scale
     keep = max(0, MAX_VALUE_SCALE - b_scale)

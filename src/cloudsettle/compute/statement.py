@@ -89,7 +89,7 @@ def statement_lines(con: duckdb.DuckDBPyConnection, scales: Scales) -> None:
     whole_billed, _ = converted(billed_raw("l"), "x.frac", fx, scales)
     amount_normal, a1 = mul("y.base", b_scale, "y.rate", scales.rate)
     amount_same, a2 = mul("y.base", b_scale, "y.rate", scales.effective_rate)
-    claw_rate, claw_scale = mul("s.share", scales.share, "o.orig_rate", scales.effective_rate)
+    claw_rate, claw_scale = mul("o.orig_rate", scales.effective_rate, "s.share", scales.share)
     amount_claw, a3 = mul("y.base", b_scale, "y.crate", claw_scale)
     # DuckDB unites DECIMAL(38, a) and DECIMAL(38, b) as DECIMAL(38, min(a, b)), rounding:
     # every branch is cast to the one declared type of each column.

@@ -27,14 +27,16 @@ def _f(x: str, scales: Scales, value_scale: int) -> str:
     common = dec(max(value_scale, scales.band))
     top = f"least(({x})::{common}, coalesce(b.b_next::{common}, ({x})::{common}))"
     inside = f"greatest(0::{common}, {top} - b.b_from::{common})"
-    term, _ = mul("b.uplift", scales.uplift, inside, max(value_scale, scales.band))
+    # The measured part goes first: it is the operand ``mul`` may round (its scale is an
+    # upper bound), never the configured uplift (see ``mul``).
+    term, _ = mul(inside, max(value_scale, scales.band), "b.uplift", scales.uplift)
     return term
 
 
 def attribute(con: duckdb.DuckDBPyConnection, scales: Scales, base_scale: int) -> None:
     """Create ``slu(rid, uplift)`` for the measured lines of statements with tiers."""
-    retro, retro_scale = mul("r.urate", scales.uplift, "m.base", base_scale)
-    _, marginal_scale = mul("b.uplift", scales.uplift, "x", max(base_scale, scales.band))
+    retro, retro_scale = mul("m.base", base_scale, "r.urate", scales.uplift)
+    _, marginal_scale = mul("x", max(base_scale, scales.band), "b.uplift", scales.uplift)
     out = dec(max(retro_scale, marginal_scale))
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE slu AS

@@ -23,6 +23,11 @@ class FindingKind(StrEnum):
     BAD_ROW = "bad_row"
     TOTALS_MISMATCH = "totals_mismatch"
     PAYEE_NOT_VERIFIED = "payee_not_verified"
+    # Raised by the validation checks (core/checks, issue 4).
+    INCOMPLETE_LINE = "incomplete_line"
+    OUTSIDE_BILL_MONTH = "outside_bill_month"
+    SOURCE_DRIFT = "source_drift"
+    VOLUME_DRIFT = "volume_drift"
 
 
 #: Findings that stop a statement from being approved until they are resolved.

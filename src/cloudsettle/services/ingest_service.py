@@ -8,7 +8,7 @@ A bad row is rejected with file, row and column named, recorded as a
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -33,6 +33,7 @@ from cloudsettle.ingest.service_categories import CategoryMap
 from cloudsettle.services.audit import now, record
 from cloudsettle.services.errors import BadInput
 from cloudsettle.services.records import revision_row
+from cloudsettle.services.validation_service import BatchChecks, header_of
 
 PROVIDERS = ("tencent", "huawei", "focus")
 #: Rows classified and written together; bounds the memory an ingest needs.
@@ -89,6 +90,7 @@ def ingest_file(
             fmt=bill_format.name,
             items=items,
             actor=actor,
+            columns=header_of(path),
         )
     except (UnknownFormatError, UnreadableSourceError) as exc:
         raise BadInput(str(exc)) from exc
@@ -106,13 +108,18 @@ def apply_batch(
     fmt: str,
     items: Iterable[tuple[int, BillingLine | RowError]],
     actor: str,
+    columns: Sequence[str] | None = None,
 ) -> IngestReport:
     """Record a raw batch (a file or a pull) and its lines: new lines and changed ones become
     revisions, the rest is counted; duplicates and bad rows become findings.
 
     The rows are consumed in chunks of :data:`CHUNK_ROWS`, so a file of any size is held
     in memory one chunk at a time (plus a digest per line identity, to find repeats).
+    The validation checks watch the rows as they pass (issue 4; ``columns``: the file's
+    header, for source drift).
     """
+    checks = BatchChecks(provider, f"{provider}:{source_kind}:{fmt}")
+    items = checks.watch(items)
     stamp = now()
     if session.get(RawObjectRow, stored.sha256) is None:
         session.add(
@@ -169,6 +176,7 @@ def apply_batch(
     batch.rows_unchanged, batch.rows_duplicate = report.unchanged, report.duplicate
     batch.rows_rejected = report.rejected
     batch.status = "loaded_with_errors" if report.errors else "loaded"
+    checks.finish(session, batch_id=batch.id, file_name=name, columns=columns, actor=actor)
     record(
         session,
         actor=actor,

@@ -41,6 +41,7 @@ from cloudsettle.db.models import (
     StatementLineRow,
     StatementRow,
 )
+from cloudsettle.services import case_service, validation_service
 from cloudsettle.services.audit import now, record
 from cloudsettle.services.book_loader import LoadedBook
 from cloudsettle.services.errors import BadInput, NotFound, Refused
@@ -185,6 +186,11 @@ def settle(session: Session, *, period: str, partner_id: str | None, actor: str)
         for s in result.statements
     ]
     _store_findings(session, run.id, period, result)
+    # Issue 4: the checks on the period's lines, and cases from blocking findings; a case
+    # holds (in_exception) only the statements it links.
+    validation_service.check_period(session, run_id=run.id, period=period, book=calc.loaded.book)
+    case_service.sync_run(session, period=period, findings=result.findings, book=calc.loaded.book,
+                          statements=rows, actor=actor)
     run.summary = json.dumps({"statements": len(rows), "findings": len(result.findings)})
     inputs = inputs_document(session, calc.loaded, period=period, partner_id=partner_id, cutoff=calc.cutoff,
                              history=calc.history)

@@ -1,0 +1,7 @@
+"""The reconciliation tests share the case tests' small world."""
+
+from __future__ import annotations
+
+from tests.cases.conftest import world
+
+__all__ = ["world"]
