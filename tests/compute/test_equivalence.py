@@ -1,6 +1,7 @@
 """Both engines on generated agreements and lines: the same statements and findings.
 
-Hypothesis (derandomized: the same run checks the same cases) builds books with
+Hypothesis (a fixed seed, no example database: every run, in any checkout and any
+process, checks the same cases) builds books with
 every feature of the spec — bases, tax, credits, exclusions, rule matches and
 windows, both tier methods, cap and floor, fees, clawback share and window,
 every rounding mode and level, CNY/USD/JPY with FX by charge date or period
@@ -19,8 +20,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
 from cloudsettle.core.agreements import (
@@ -46,8 +48,11 @@ from cloudsettle.core.settlement.book import Book
 from cloudsettle.core.settlement.run import FinalizedStatement
 from tests.compute.equivalence import assert_same, both
 
+#: With ``@seed(SEED)``. Not ``derandomize``: its seed is a digest of the test's source,
+#: so any edit of the test body silently changed the cases. The strategies must not
+#: depend on ``PYTHONHASHSEED`` either: never iterate a drawn set while drawing (sort it).
+SEED = 20261031
 EQUIV = settings(
-    derandomize=True,
     database=None,
     max_examples=120,
     deadline=None,
@@ -232,7 +237,7 @@ def billing_lines(draw: st.DrawFn) -> list[BillingLine]:
         paid = draw(
             st.none() | st.sampled_from([start, start + timedelta(days=20), start + timedelta(days=40)])
         )
-        fields: dict[str, object] = {
+        fields: dict[str, Any] = {
             "discount_amount": sign * draw(dec(2, 0, size)),
             "voucher_amount": sign * draw(dec(2, 0, size)),
             "tax_amount": sign * draw(dec(2, 0, size)),
@@ -256,7 +261,7 @@ def billing_lines(draw: st.DrawFn) -> list[BillingLine]:
             billing_period=bp,
             list_amount=list_amount,
             **fields,
-        )  # type: ignore[arg-type]
+        )
 
     september = [make(f"S{i}", 9) for i in range(draw(st.integers(0, 5)))]
     october = [make(f"O{i}", 10) for i in range(draw(st.integers(1, 10)))]
@@ -320,9 +325,10 @@ def books(draw: st.DrawFn) -> tuple[Book, dict[str, Decimal], dict[str, list[Fin
         ("USD", "JPY"),
         ("JPY", "USD"),
     ]:
-        for day in draw(
+        days = draw(
             st.sets(st.sampled_from([date(2026, 9, 1), date(2026, 10, 10), date(2026, 10, 31)]), max_size=2)
-        ):
+        )
+        for day in sorted(days):  # a set's order follows PYTHONHASHSEED: sorted, the draws do not
             fx.append(FxRate(day, *pair, draw(dec(4, 1, 2_000_000))))
     book = Book(
         partners=partners,
@@ -341,6 +347,7 @@ def books(draw: st.DrawFn) -> tuple[Book, dict[str, Decimal], dict[str, list[Fin
     return book, carried, finalized
 
 
+@seed(SEED)
 @EQUIV
 @given(books())
 def test_both_engines_settle_the_same(

@@ -33,8 +33,9 @@ UPLIFT = D("0.0272")
 
 def _usd_version(method: TierMethod) -> AgreementVersion:
     """USD, list base, prorated, one tier band from 0 at 0.0272 (as in both examples)."""
-    return version(rule("rest", "0.05"), currency="USD", prorate=True,
-                   tiers=Tiers(method, (Band(ZERO, UPLIFT),)))
+    return version(
+        rule("rest", "0.05"), currency="USD", prorate=True, tiers=Tiers(method, (Band(ZERO, UPLIFT),))
+    )
 
 
 def _scale_forcing_lines() -> list[BillingLine]:
@@ -56,8 +57,9 @@ def _only_statement(result_statements: tuple[Statement, ...]) -> Statement:
 
 def test_mul_rounds_the_value_operand_and_keeps_the_uplift_exact() -> None:
     """``mul(value, 21, uplift, 4)`` drops the value's padding zeros, not the uplift's 2."""
-    sql, scale = mul("CAST('0.038394250000000000000' AS DECIMAL(38, 21))", 21,
-                     "CAST('0.0272' AS DECIMAL(38, 4))", 4)
+    sql, scale = mul(
+        "CAST('0.038394250000000000000' AS DECIMAL(38, 21))", 21, "CAST('0.0272' AS DECIMAL(38, 4))", 4
+    )
     row = duckdb.connect().execute(f"SELECT ({sql})::VARCHAR").fetchone()
     assert row is not None
     assert scale == 24
@@ -66,10 +68,21 @@ def test_mul_rounds_the_value_operand_and_keeps_the_uplift_exact() -> None:
 
 def test_line_uplift_uses_the_whole_uplift_rate() -> None:
     """Example 1: a JPY line on a USD statement; its uplift is 0.0272 × base, not 0.027 ×."""
-    jpy = line("O7", "0.1021", start="2026-10-08T15:00", end="2026-10-10T07:00", currency="JPY",
-               discount_amount="0.01", paid_at=None)
-    bk = book([jpy, *_scale_forcing_lines()], [_usd_version(TierMethod.MARGINAL)],
-              deals=_DEAL_UNTIL_16, fx=[FxRate(date(2026, 9, 1), "JPY", "USD", D("0.3425"))]).book
+    jpy = line(
+        "O7",
+        "0.1021",
+        start="2026-10-08T15:00",
+        end="2026-10-10T07:00",
+        currency="JPY",
+        discount_amount="0.01",
+        paid_at=None,
+    )
+    bk = book(
+        [jpy, *_scale_forcing_lines()],
+        [_usd_version(TierMethod.MARGINAL)],
+        deals=_DEAL_UNTIL_16,
+        fx=[FxRate(date(2026, 9, 1), "JPY", "USD", D("0.3425"))],
+    ).book
     reference, bulk = both(bk, "2026-10")
     assert_same(reference, bulk)
     stmt = _only_statement(bulk.statements)
@@ -90,8 +103,12 @@ def test_attributed_uplift_adds_up_to_the_statement_uplift(method: TierMethod) -
         line("O6", "151.17", start="2026-10-01T00:00"),
         *_scale_forcing_lines(),
     ]
-    bk = book(lines, [_usd_version(method)], deals=_DEAL_UNTIL_16,
-              fx=[FxRate(date(2026, 9, 1), "CNY", "USD", D("4.2429"))]).book
+    bk = book(
+        lines,
+        [_usd_version(method)],
+        deals=_DEAL_UNTIL_16,
+        fx=[FxRate(date(2026, 9, 1), "CNY", "USD", D("4.2429"))],
+    ).book
     reference, bulk = both(bk, "2026-10")
     assert_same(reference, bulk)
     stmt = _only_statement(bulk.statements)
