@@ -29,7 +29,8 @@ def settled(world: World) -> World:
 def test_open_assign_comment_resolve_with_history_and_audit(settled: World) -> None:
     case_id = _case(settled, "unlinked_refund")
     settled.do(case_service.assign, case_id=case_id, to="olga", actor="lead")
-    settled.do(case_service.comment, case_id=case_id, text="asked the provider for the original", actor="olga")
+    settled.do(case_service.comment, case_id=case_id, text="asked the provider",
+               actor="olga")
     closed = settled.do(case_service.waive, case_id=case_id, reason="provider confirms a goodwill refund",
                         actor="olga")
     assert (closed.case.status, closed.case.owner) == ("waived", "olga")
@@ -89,10 +90,12 @@ def test_due_date_follows_the_kind_sla_setting(world: World) -> None:
     with world.sessions() as session:
         cases = {c.kind: c for c in session.scalars(select(CaseRow))}
         fx, refund = cases["missing_fx_rate"], cases["unlinked_refund"]
-        assert fx.due_at is not None and refund.due_at is not None
+        assert fx.due_at is not None
+        assert refund.due_at is not None
         assert (fx.due_at - fx.created_at).days == 7
         assert (refund.due_at - refund.created_at).days == case_service.DEFAULT_SLA_DAYS["unlinked_refund"]
-        assert fx.severity == "high" and fx.blocking
+        assert fx.severity == "high"
+        assert fx.blocking
 
 
 def test_a_dispute_holds_its_statement_until_resolved(settled: World) -> None:
@@ -120,3 +123,19 @@ def test_list_and_filter(settled: World) -> None:
         assert case_service.list_cases(session, status="resolved") == []
         with pytest.raises(BadInput):
             case_service.list_cases(session, status="closed")
+
+
+def test_the_same_finding_twice_is_one_case_that_gains_links(settled: World) -> None:
+    from tests.cases.world import row
+
+    case_id = _case(settled, "missing_deal")
+    settled.ingest("more.csv", [row("B-9", "C2", "50.00", day=9)])
+    settled.do(settle, period="2026-10", partner_id=None, actor="alice")
+    with settled.sessions() as session:
+        assert session.scalars(select(CaseRow.id).where(CaseRow.kind == "missing_deal")).all() == [case_id]
+        doc = case_service.case_document(session, case_id)
+    assert [h["action"] for h in doc["history"]] == ["open", "link"]
+    assert doc["history"][1]["details"]["after"] == ["line:tencent:B-9"]
+    assert {(link["kind"], link["ref"]) for link in doc["links"]} == {
+        ("customer", "tencent:C2"), ("line", "tencent:B-1"), ("line", "tencent:B-9"),
+        ("statement", "P-BETA/beta/2026-10")}

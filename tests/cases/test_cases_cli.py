@@ -50,7 +50,9 @@ def test_list_filters_and_table(cli: Cli) -> None:
     assert set(_ids(cli, "--kind", "missing_fx_rate")) == {"missing_fx_rate"}
     assert _ids(cli, "--status", "resolved") == {}
     table = cli("cases", "list", "--status", "open")
-    assert table.exit_code == 0 and "3 case(s)" in table.stdout and "unlinked_refund" in table.stdout
+    assert table.exit_code == 0
+    assert "3 case(s)" in table.stdout
+    assert "unlinked_refund" in table.stdout
     assert cli("cases", "list", "--status", "bogus").exit_code == 2
     assert cli("cases", "list", "--format", "xml").exit_code == 2
 
@@ -60,7 +62,8 @@ def test_assign_comment_attach_resolve_waive(cli: Cli, tmp_path: Path) -> None:
     refund = str(ids["unlinked_refund"])
     assert cli("cases", "assign", refund, "--to", "olga").exit_code == 0
     unknown = cli("cases", "assign", refund, "--to", "mallory")
-    assert unknown.exit_code == 2 and "mallory" in unknown.stderr
+    assert unknown.exit_code == 2
+    assert "mallory" in unknown.stderr
     assert cli("cases", "comment", refund, "--text", "asked Tencent").exit_code == 0
     letter = tmp_path / "letter.pdf"
     letter.write_bytes(b"%PDF-1.4 letter")
@@ -70,17 +73,21 @@ def test_assign_comment_attach_resolve_waive(cli: Cli, tmp_path: Path) -> None:
     assert cli("cases", "attach", refund, str(tool)).exit_code == 2
     assert cli("cases", "waive", refund).exit_code == 2  # no reason
     waived = cli("cases", "waive", refund, "--reason", "goodwill refund")
-    assert waived.exit_code == 0 and "settled again: P-GAMMA/2026-10" in waived.stdout
+    assert waived.exit_code == 0
+    assert "settled again: P-GAMMA/2026-10" in waived.stdout
     assert cli("cases", "resolve", refund, "--note", "again").exit_code == 1  # already closed
     shown = json.loads(cli("cases", "show", refund, "--format", "json").stdout)
-    assert shown["status"] == "waived" and shown["owner"] == "olga"
+    assert shown["status"] == "waived"
+    assert shown["owner"] == "olga"
     assert [h["action"] for h in shown["history"]] == ["open", "assign", "comment", "attach", "waive"]
     assert shown["evidence"][0]["file"] == "letter.pdf"
     assert shown["links"] == [{"kind": "line", "ref": "tencent:G-R"},
                               {"kind": "statement", "ref": "P-GAMMA/gamma/2026-10"}]
     text = cli("cases", "show", refund)
-    assert text.exit_code == 0 and "goodwill refund" in text.stdout
+    assert text.exit_code == 0
+    assert "goodwill refund" in text.stdout
     assert cli("cases", "show", "999").exit_code == 1
     fx = str(ids["missing_fx_rate"])
     reopened = cli("cases", "resolve", fx, "--note", "looked at it")
-    assert reopened.exit_code == 1 and "case " + fx + " open" in reopened.stdout
+    assert reopened.exit_code == 1
+    assert "case " + fx + " open" in reopened.stdout

@@ -56,7 +56,8 @@ def test_three_problems_hold_three_statements_until_resolved(world: World) -> No
     # the held statements wait for their cases, whatever the data says now
     world.do(settle, period="2026-10", partner_id=None, actor="alice")
     assert {p: s for p, (s, _) in world.statements().items()} == {
-        "P-ACME": "calculated", "P-BETA": "in_exception", "P-GAMMA": "in_exception", "P-DELTA": "in_exception"}
+        "P-ACME": "calculated", "P-BETA": "in_exception", "P-GAMMA": "in_exception",
+        "P-DELTA": "in_exception"}
 
     for kind in ("missing_deal", "unlinked_refund", "missing_fx_rate"):
         closed = world.do(case_service.resolve, case_id=cases[kind][0], note=f"fixed {kind}", actor="olga")

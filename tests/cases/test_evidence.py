@@ -25,7 +25,8 @@ def case_id(world: World) -> int:
 
 
 def _attach(world: World, case_id: int, name: str, data: bytes, content_type: str | None = None) -> object:
-    return world.do(case_service.attach, case_id=case_id, file_name=name, data=data, content_type=content_type,
+    return world.do(case_service.attach, case_id=case_id, file_name=name, data=data,
+                    content_type=content_type,
                     raw_store=world.raw, actor="olga")
 
 

@@ -15,7 +15,8 @@ from cloudsettle.ingest.raw_store import RawStore
 from cloudsettle.services.config_service import load_config_file
 from cloudsettle.services.ingest_service import ingest_file
 
-HEADER = ("x_LineId,ProviderName,SubAccountId,BillingAccountId,InvoiceId,ServiceName,ServiceCategory,RegionId,"
+HEADER = ("x_LineId,ProviderName,SubAccountId,BillingAccountId,InvoiceId,ServiceName,ServiceCategory,"
+          "RegionId,"
           "x_Project,ResourceId,x_BillingMode,ChargeCategory,ChargeClass,ChargePeriodStart,ChargePeriodEnd,"
           "BillingPeriodStart,BillingPeriodEnd,x_PaidAt,ListCost,BilledCost,x_VoucherAmount,x_TaxAmount,"
           "BillingCurrency,x_OriginalLineId")
@@ -71,7 +72,8 @@ POLICY_RULES = '    - id: cvm\n      match:\n        service: [CVM]\n      rate:
 
 #: Four partners; C2's deal with P-BETA ended before October (so C2 is unmapped then).
 CONFIG = (
-    "partners:\n" + "".join(partner(p) for p in ("P-ACME", "P-BETA", "P-GAMMA", "P-DELTA", "PROVIDER-TENCENT"))
+    "partners:\n"
+    + "".join(partner(p) for p in ("P-ACME", "P-BETA", "P-GAMMA", "P-DELTA", "PROVIDER-TENCENT"))
     + "deals:\n"
     + deal("D-1", "P-ACME", "C1", "acme")
     + deal("D-2", "P-BETA", "C2", "beta", valid_to="2026-10-01")

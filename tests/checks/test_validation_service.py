@@ -17,7 +17,8 @@ from tests.cases.world import HEADER, World, row
 
 def _findings(world: World, kind: str) -> list[FindingRow]:
     with world.sessions() as session:
-        return list(session.scalars(select(FindingRow).where(FindingRow.kind == kind).order_by(FindingRow.id)))
+        query = select(FindingRow).where(FindingRow.kind == kind).order_by(FindingRow.id)
+        return list(session.scalars(query))
 
 
 def _month_rows(month: int, amount: str) -> list[str]:
@@ -32,7 +33,8 @@ def test_ingest_raises_column_drift_and_opens_a_case(world: World) -> None:
 
     world.do(ingest_file, raw_store=world.raw, path=path, provider="focus", actor="loader")
     [finding] = _findings(world, "source_drift")
-    assert "new columns x_NewColumn" in finding.message and finding.batch_id is not None
+    assert "new columns x_NewColumn" in finding.message
+    assert finding.batch_id is not None
     with world.sessions() as session:
         case = session.scalars(select(CaseRow).where(CaseRow.kind == "source_drift")).one()
         assert (case.status, case.blocking) == ("open", False)
@@ -46,7 +48,8 @@ def test_ingest_raises_volume_drift_against_the_trailing_average(world: World) -
     # October: C1 has A-1 (1000.00) against an average of 110 over three months
     world.ingest("oct-more.csv", [row("A-2", "C1", "5.00")])
     [finding] = _findings(world, "volume_drift")
-    assert "customer C1" in finding.message and "1005.00 is 9.14x its trailing average 110.00" in finding.message
+    assert "customer C1" in finding.message
+    assert "volume 1005 is 9.14x its trailing average 110.00 over 3 period(s)" in finding.message
 
 
 def test_ingest_and_settle_record_time_window_and_completeness(world: World) -> None:
@@ -77,4 +80,6 @@ def test_provider_totals_within_the_tolerance_setting(world: World) -> None:
     assert len(_findings(world, "totals_mismatch")) == 1
     summary = validation_service.read_summary_csv("month,account_id,service,currency,amount\n"
                                                   "2026-10,C1,,CNY,1000.00\n2026-10,,CVM,CNY,7\n", "tencent")
-    assert summary[0].account_id == "C1" and summary[0].service is None and summary[1].account_id is None
+    assert summary[0].account_id == "C1"
+    assert summary[0].service is None
+    assert summary[1].account_id is None

@@ -29,7 +29,8 @@ def test_life_cycle_keeps_every_mapping(world: World) -> None:
         assert json.loads(steps[0].mapping)["valid_to"] is None
         assert json.loads(steps[-1].mapping)["valid_to"] == "2026-12-01"
         deal = session.get(DealRow, "D-9")
-        assert deal is not None and deal.valid_to == date(2026, 12, 1)
+        assert deal is not None
+        assert deal.valid_to == date(2026, 12, 1)
     with pytest.raises(Refused, match="terminated"):
         world.do(deal_service.set_status, deal_id="D-9", status="active", actor="sales")
     with pytest.raises(Refused, match="is new; it cannot become renewed"):
@@ -72,7 +73,8 @@ def test_suggestion_from_a_provider_hint_holds_and_confirms(world: World) -> Non
         case = session.scalars(select(CaseRow).where(CaseRow.kind == "missing_deal")).one()
         refs = set(session.scalars(select(CaseLinkRow.ref).where(CaseLinkRow.case_id == case.id)))
         suggestion = deal_service.open_suggestion(session, "tencent", "C2")
-        assert suggestion is not None and suggestion.source == "ClientRemark"
+        assert suggestion is not None
+        assert suggestion.source == "ClientRemark"
         suggestion_id = suggestion.id
     assert "P-GAMMA/gamma/2026-10" in refs  # the suggested deal's statement is the one held
     assert world.statements()["P-BETA"][0] == "calculated"

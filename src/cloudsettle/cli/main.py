@@ -615,6 +615,9 @@ app.add_typer(cases_app, name="cases")
 from cloudsettle.cli.reconcile_cmds import reconcile_cmd  # noqa: E402 (reads main lazily)
 
 app.command(name="reconcile")(reconcile_cmd)
+from cloudsettle.cli.deal_cmds import deals_app  # noqa: E402 (reads main lazily)
+
+app.add_typer(deals_app, name="deals")
 # --- end of sub-apps ---
 
 

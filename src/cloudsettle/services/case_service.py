@@ -144,6 +144,7 @@ def open_or_update(
     severity, blocking = POLICY.get(kind, ("medium", False))
     case = session.scalars(select(CaseRow).where(CaseRow.dedupe_key == dedupe_key)).first()
     stamp = now()
+    opened = False
     if case is None:
         case = CaseRow(kind=kind, severity=severity, status="open", title=title, dedupe_key=dedupe_key,
                        blocking=blocking, owner=None, due_at=stamp + timedelta(days=sla_days(session, kind)),
@@ -151,8 +152,7 @@ def open_or_update(
                        created_by=actor, created_at=stamp, updated_at=stamp)
         session.add(case)
         session.flush()
-        _event(session, case, actor, "open", after={"status": "open", "title": title, "severity": severity,
-                                                   "due_at": str(case.due_at)})
+        opened = True
     elif case.status == "resolved":
         before = {"status": case.status, "resolution": case.resolution}
         case.status, case.title = ("assigned" if case.owner else "open"), title
@@ -163,7 +163,11 @@ def open_or_update(
     added = [pair for pair in dict.fromkeys(links) if pair not in have]
     for link_kind, ref in added:
         session.add(CaseLinkRow(case_id=case.id, kind=link_kind, ref=ref))
-    if added and have:
+    if opened:
+        _event(session, case, actor, "open", after={"status": "open", "title": title, "severity": severity,
+                                                   "due_at": str(case.due_at),
+                                                   "links": [f"{k}:{r}" for k, r in added]})
+    elif added:
         _event(session, case, actor, "link", after=[f"{k}:{r}" for k, r in added])
     session.flush()
     return case
@@ -422,6 +426,7 @@ def case_specs(session: Session, findings: Sequence[Finding], *, period: str, bo
     lines = _line_index(book)
     have = {statement_ref(s.partner_id, s.agreement_id, period) for s in statements}
     grouped: dict[str, CaseSpec] = {}
+    targets: dict[tuple[str, str], tuple[str, str] | None] = {}
     for f in findings:
         kind = f.kind.value
         if kind not in POLICY:
@@ -436,17 +441,19 @@ def case_specs(session: Session, findings: Sequence[Finding], *, period: str, bo
         if f.kind is FindingKind.MISSING_DEAL:
             key = f"{kind}:{provider}:{account}:{period}"
             title = f"no deal for customer {provider}:{account} in {period}"
-            target = suggested_target(session, provider, account)
+            if (provider, account) not in targets:
+                targets[(provider, account)] = suggested_target(session, provider, account)
+            target = targets[(provider, account)]
             if target is not None:
                 partner, agreement = target
                 ref = statement_ref(*target, period)
                 holds = [("statement", ref)] if ref in have else []
             links = [("customer", f"{provider}:{account}"), *line_link, *holds]
         elif f.kind is FindingKind.AMBIGUOUS_DEAL:
+            # A workspace finding (decision 0002 §8, golden case 34): the line pays nobody
+            # until it is resolved, and no statement is held for it.
             key, title = f"{kind}:{provider}:{f.line_id}:{period}", f.message
-            covering = [d for d in book.deals if (d.provider, d.account_id) == (provider, account)]
-            refs = [statement_ref(d.partner_id, d.agreement_id, period) for d in covering]
-            links = [*line_link, *(("statement", r) for r in refs if r in have)]
+            links = [("customer", f"{provider}:{account}"), *line_link]
         elif f.kind in (FindingKind.MISSING_FX_RATE, FindingKind.NO_RULE, FindingKind.NO_AGREEMENT_VERSION):
             key = f"{kind}:{partner}/{agreement}/{period}"
             title = {FindingKind.MISSING_FX_RATE: "missing FX rate", FindingKind.NO_RULE: "no rule",
