@@ -384,3 +384,21 @@ def test_cli_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert result.exit_code == 0, result.output
     assert str((tmp_path / "out" / "statements").resolve()) in result.output
     assert (tmp_path / "out/statements/2026-10/P-YUNFAN-yunfan-resale-2026.json").is_file()
+
+
+def test_demo_creates_one_user_per_role_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io as _io
+
+    from rich.console import Console as _Console
+
+    from cloudsettle.demo import run_demo as _run
+
+    monkeypatch.delenv("CLOUDSETTLE_DATABASE_URL", raising=False)
+    first, second = _io.StringIO(), _io.StringIO()
+    assert _run(tmp_path / "ws", _Console(file=first, width=200)) == 0
+    text = first.getvalue()
+    for role in ("admin", "finance", "operator", "sales_ops", "auditor", "partner"):
+        assert role in text
+    assert "demo-finance" in text
+    assert _run(tmp_path / "ws", _Console(file=second, width=200)) == 0
+    assert "already created" in second.getvalue()

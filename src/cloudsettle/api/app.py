@@ -18,6 +18,7 @@ from cloudsettle.api.security import (
     SessionSigner,
 )
 from cloudsettle.config import Settings, check_settings
+from cloudsettle.ops import health
 from cloudsettle.services.workspace import Workspace, open_workspace
 
 API_PREFIX = "/api/v1"
@@ -42,6 +43,8 @@ def create_app(settings: Settings, workspace: Workspace | None = None) -> FastAP
         signer=SessionSigner(settings.secret_key.get_secret_value(), settings.session_hours * 3600),
     )
     install_error_handlers(app)
+    # Liveness, readiness and Prometheus metrics, outside the versioned API (docs/operations.md).
+    health.mount(app, lambda: ws.engine, ws.root / "raw")
     for module in (auth, users, config, data, statements, cases, books):
         app.include_router(module.router, prefix=API_PREFIX)
     app.add_middleware(BodyLimitMiddleware, limit=MAX_BODY_BYTES, streaming_paths=STREAMING_PATHS)

@@ -60,6 +60,7 @@ from cloudsettle.services.settlement_service import (
     settle,
 )
 from cloudsettle.services.statement_view import statement_document
+from cloudsettle.services.users import create_demo_users
 from cloudsettle.services.workspace import Workspace, open_workspace
 
 __all__ = ["APPROVER", "FINANCE", "GOODWILL", "PREPARER", "run_demo"]
@@ -120,6 +121,7 @@ def run_demo(root: Path, console: Console) -> int:
         for period in (SEPTEMBER, OCTOBER):
             _print_period(ws, console, period, held[period])
         _print_findings(ws, console)
+        _print_users(ws, console)
         _print_next(console, root, outputs)
     finally:
         ws.close()
@@ -345,3 +347,16 @@ def _print_next(console: Console, root: Path, outputs: dict[str, list[Path]]) ->
         f"cloudsettle finalize --period {OCTOBER} --user {APPROVER} {ws_opt}",
     ):
         console.print(f"  {command}", highlight=False, markup=False)
+
+
+def _print_users(ws: Workspace, console: Console) -> None:
+    """One user per role for ``cloudsettle serve`` (passwords are printed once, when created)."""
+    with ws.unit_of_work() as session:
+        created = create_demo_users(session)
+    if not created:
+        console.print("demo users: already created on an earlier run (passwords were printed then)")
+        return
+    table = Table("user", "role", "password", title="demo users for cloudsettle serve (shown once)")
+    for name, role, password in created:
+        table.add_row(name, role, password)
+    console.print(table)
