@@ -145,6 +145,12 @@ MATRIX: dict[tuple[str, str], Call] = {
     ("GET", f"{V}/ledger/entries"): Call(frozenset({"admin", "finance", "auditor"})),
     ("GET", f"{V}/ledger/trial-balance"): Call(frozenset({"admin", "finance", "auditor"})),
     ("GET", f"{V}/payouts"): Call(frozenset({"admin", "finance", "auditor"})),
+    ("POST", f"{V}/payouts/batches"): Call(
+        frozenset({"admin", "finance"}), body={"requested_date": "2026-11-05"}
+    ),
+    ("POST", f"{V}/payouts/status"): Call(
+        frozenset({"admin", "finance"}), content=b"end_to_end_id,status,date\nNO-SUCH,paid,2026-11-06\n"
+    ),
     ("GET", f"{V}/audit"): Call(frozenset({"admin", "auditor"})),
     ("GET", f"{V}/audit/verify"): Call(frozenset({"admin", "auditor"})),
 }

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,7 @@ from cloudsettle.services import (
     case_service,
     ingest_service,
     ledger_service,
+    payout_service,
     pull_service,
     settlement_service,
     users,
@@ -592,3 +593,30 @@ def open_dispute(
     return case_service.open_dispute(
         session, partner_id=partner_id, agreement_id=agreement, period=period, text=text, actor=who.name
     )
+
+
+def create_payout_batches(
+    session: Session,
+    who: Principal,
+    *,
+    requested_date: date,
+    partner_id: str | None,
+    ring: KeyRing,
+    out_dir: Path,
+) -> payout_service.BatchResult:
+    """Payout batches (pain.001 + CSV) for everything payable now (finance)."""
+    require(who, Permission.PAY)
+    return payout_service.create_batches(
+        session,
+        actor=who.name,
+        ring=ring,
+        out_dir=out_dir,
+        requested_date=requested_date,
+        partner_id=partner_id,
+    )
+
+
+def import_payout_status(session: Session, who: Principal, *, path: Path) -> payout_service.StatusSummary:
+    """The bank's paid/failed/returned answers for earlier payouts (finance)."""
+    require(who, Permission.PAY)
+    return payout_service.import_status(session, path=path, actor=who.name)

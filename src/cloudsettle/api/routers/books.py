@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from datetime import date, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
-from cloudsettle.api.deps import PageDep, PrincipalDep, SessionDep
+from cloudsettle.api.deps import PageDep, PrincipalDep, SessionDep, StateDep
 from cloudsettle.api.errors import ERROR_RESPONSES
 from cloudsettle.api.schemas import PageOf
 from cloudsettle.core.money import format_money
 from cloudsettle.services import guarded
+from cloudsettle.services.secrets import workspace_ring
 
 router = APIRouter(tags=["books"], responses=ERROR_RESPONSES)
 
@@ -179,3 +182,82 @@ def audit_verify(session: SessionDep, who: PrincipalDep) -> AuditCheck:
     return AuditCheck(
         ok=r.ok, checked=r.checked, head=r.head, problem=r.problem.message if r.problem else None
     )
+
+
+class BatchRequest(BaseModel):
+    """Which payouts to batch: everything payable, or one partner's."""
+
+    requested_date: date
+    partner_id: str | None = None
+
+
+class BatchOut(BaseModel):
+    """A written payout batch: one currency, its pain.001 and CSV files."""
+
+    id: int
+    message_id: str
+    currency: str
+    transactions: int
+    control_sum: str
+    pain001_file: str
+    csv_file: str
+
+
+class BatchesOut(BaseModel):
+    """The batches written and what was held back, with the reason."""
+
+    batches: list[BatchOut]
+    held: list[str]
+
+
+class StatusImportOut(BaseModel):
+    """How many payouts moved to each status, and how many were already there."""
+
+    moved: dict[str, int]
+    unchanged: int
+
+
+@router.post("/payouts/batches", response_model=BatchesOut, status_code=201)
+def create_batches(body: BatchRequest, session: SessionDep, who: PrincipalDep, state: StateDep) -> BatchesOut:
+    """Write pain.001.001.09 and CSV payout files for the finalized, payable statements (finance)."""
+    result = guarded.create_payout_batches(
+        session,
+        who,
+        requested_date=body.requested_date,
+        partner_id=body.partner_id,
+        ring=workspace_ring(state.workspace.root),
+        out_dir=state.workspace.out_dir,
+    )
+    session.flush()
+    return BatchesOut(
+        batches=[
+            BatchOut(
+                id=row.id,
+                message_id=row.message_id,
+                currency=row.currency,
+                transactions=row.transactions,
+                control_sum=format_money(row.control_sum, row.currency),
+                pain001_file=xml.name,
+                csv_file=csv_path.name,
+            )
+            for row, xml, csv_path in result.batches
+        ],
+        held=[f.message for f in result.held],
+    )
+
+
+@router.post(
+    "/payouts/status",
+    response_model=StatusImportOut,
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}
+    },
+)
+async def import_status(request: Request, session: SessionDep, who: PrincipalDep) -> StatusImportOut:
+    """Import the bank's status file (CSV: payout, status, ...) sent as the request body (finance)."""
+    body = await request.body()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "payout-status.csv"
+        path.write_bytes(body)
+        summary = guarded.import_payout_status(session, who, path=path)
+    return StatusImportOut(moved=dict(summary.moved), unchanged=summary.unchanged)
