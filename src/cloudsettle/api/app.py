@@ -20,6 +20,7 @@ from cloudsettle.api.security import (
 from cloudsettle.config import Settings, check_settings
 from cloudsettle.ops import health
 from cloudsettle.services.workspace import Workspace, open_workspace
+from cloudsettle.web import router as web_router
 
 API_PREFIX = "/api/v1"
 #: Routes that stream their own body and count it against ``max_upload_bytes``.
@@ -47,6 +48,7 @@ def create_app(settings: Settings, workspace: Workspace | None = None) -> FastAP
     health.mount(app, lambda: ws.engine, ws.root / "raw")
     for module in (auth, users, config, data, statements, cases, books):
         app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(web_router)  # the web UI under /ui (cloudsettle.web)
     app.add_middleware(BodyLimitMiddleware, limit=MAX_BODY_BYTES, streaming_paths=STREAMING_PATHS)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.tls or settings.behind_proxy)
     return app
