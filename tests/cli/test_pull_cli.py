@@ -72,6 +72,16 @@ def test_pull_ingests_lines_reconciles_and_is_idempotent(
     assert [f for f in json.loads(findings.stdout) if f["kind"] == "totals_mismatch"] == []
     raw = list((tmp_path / "ws" / "raw").rglob("*.json"))
     assert raw  # the responses are kept as received
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        customers = connection.execute(text("SELECT count(*) FROM customers")).scalar_one()
+        figures = connection.execute(text("SELECT count(*) FROM provider_figures")).scalar_one()
+    engine.dispose()
+    assert customers > 0  # the provider's customer list was synced
+    if provider == "tencent":
+        assert figures > 0  # DescribeRebateInfos kept for reconciliation
 
 
 def test_pull_auth_error_fails_without_showing_the_secret(tmp_path: Path, database_url: str) -> None:

@@ -26,8 +26,10 @@ from cloudsettle.ingest.api.pull import CheckpointStore, PullResult, pull_month
 from cloudsettle.ingest.raw_store import RawStore
 from cloudsettle.ingest.service_categories import CategoryMap
 from cloudsettle.services.audit import now, record
+from cloudsettle.services.deal_service import sync_customers
 from cloudsettle.services.errors import BadInput, Refused
 from cloudsettle.services.ingest_service import IngestReport, apply_batch
+from cloudsettle.services.reconcile_service import import_rebates
 
 API_PROVIDERS = ("tencent", "huawei")
 
@@ -112,21 +114,21 @@ def record_pull(
                 created_at=stamp,
             )
         )
-    added = 0
+    # Customers: unknown ones are added, and each without a current deal gets a suggested deal
+    # from the provider's hints (Tencent client remark / sales owner, Huawei association).
+    synced = sync_customers(
+        session,
+        customers=[(c.provider, c.account_id, c.name or "", c.extras) for c in result.customers],
+        actor=actor,
+    )
+    added = synced["added"]
     for customer in result.customers:
         row = session.get(CustomerRow, (customer.provider, customer.account_id))
-        if row is None:
-            session.add(
-                CustomerRow(
-                    provider=customer.provider,
-                    account_id=customer.account_id,
-                    name=customer.name or "",
-                    segment="",
-                )
-            )
-            added += 1
-        elif not row.name and customer.name:
+        if row is not None and not row.name and customer.name:
             row.name = customer.name
+    # The provider's own rebate figures, kept for `cloudsettle reconcile`.
+    if result.rebates:
+        import_rebates(session, rebates=result.rebates, actor=actor)
     record(
         session,
         actor=actor,
