@@ -618,6 +618,9 @@ app.command(name="reconcile")(reconcile_cmd)
 from cloudsettle.cli.deal_cmds import deals_app  # noqa: E402 (reads main lazily)
 
 app.add_typer(deals_app, name="deals")
+from cloudsettle.cli.check_cmds import check_app  # noqa: E402
+
+app.add_typer(check_app, name="check")
 # --- end of sub-apps ---
 
 
