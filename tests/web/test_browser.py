@@ -23,6 +23,7 @@ from rich.console import Console
 
 from cloudsettle.api.app import create_app
 from cloudsettle.config import Settings
+from cloudsettle.core.money import D
 from cloudsettle.demo import run_demo
 from cloudsettle.services import users
 from cloudsettle.services.workspace import open_workspace
@@ -78,7 +79,7 @@ def test_login_dashboard_statement_drill_down(server: str) -> None:
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
         try:
-            page = browser.new_page(viewport={"width": 1360, "height": 820})
+            page = browser.new_page(viewport={"width": 1360, "height": 860})
             page.goto(f"{server}/ui/")
             assert "/ui/login" in page.url
             page.get_by_label("User name").fill("reviewer")
@@ -103,11 +104,17 @@ def test_login_dashboard_statement_drill_down(server: str) -> None:
             assert " row " in text
             assert "fx 0.13992" in text
             assert "of version 1" in text
-            # Keyboard sorting (progressive enhancement) works on a header.
-            header = lines.locator("th").nth(4)
+            # Keyboard sorting (progressive enhancement): Enter twice sorts by amount, largest first.
+            header = lines.locator("th").nth(7)
             header.focus()
             page.keyboard.press("Enter")
             assert header.get_attribute("aria-sort") == "ascending"
+            page.keyboard.press("Enter")
+            assert header.get_attribute("aria-sort") == "descending"
+            amounts = lines.locator("tbody tr td:nth-child(8)").all_inner_texts()
+            values = [D(a.split()[0].replace(",", "")) for a in amounts]
+            assert values == sorted(values, reverse=True)
+            assert values[0] > values[-1]
             page.evaluate("document.activeElement.blur(); window.scrollTo(0, 0)")
             SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOT))

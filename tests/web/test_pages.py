@@ -52,6 +52,8 @@ def test_dashboard(site: Site) -> None:
     assert "calculated 1" in page.text
     assert 'id="open-findings"' in page.text
     assert "/ui/static/app.css" in page.text
+    assert page.headers["cache-control"] == "no-store"
+    assert "default-src 'self'" in page.headers["content-security-policy"]
 
 
 def test_static_assets_are_served(site: Site) -> None:

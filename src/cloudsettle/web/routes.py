@@ -69,7 +69,9 @@ def _page(
     """Render a template with the caller, its CSRF token and the UI prefix."""
     status = int(ctx.pop("status_code", 200))
     ctx.update(who=who, csrf=data.csrf if data else "", prefix=PREFIX)
-    return templates.TemplateResponse(request, name, ctx, status_code=status)
+    response = templates.TemplateResponse(request, name, ctx, status_code=status)
+    response.headers["cache-control"] = "no-store"  # statements are confidential: never cached
+    return response
 
 
 def _error_page(request: Request, exc: ServiceError) -> Response:
