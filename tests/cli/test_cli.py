@@ -68,6 +68,7 @@ def test_config_load_twice_changes_nothing(cli: Cli) -> None:
         "agreements",
         "versions",
         "fx_rates",
+        "service_categories",
     ]
     assert all(r[1] == "0" and r[2] == "0" for r in rows), rows
     assert rows[0][3] == "1"  # the partner is there, unchanged
@@ -291,3 +292,24 @@ def test_config_changes_are_audited_with_before_and_after(cli: Cli, tmp_path: Pa
     created = [e for e in events if e["action"] == "config.deals"]
     assert [e["subject"] for e in created] == ["deals:D-1"]
     assert cli("audit", "verify").exit_code == 0
+
+
+def test_service_category_overrides_from_the_config_apply_to_ingest(cli: Cli, tmp_path: Path) -> None:
+    from sqlalchemy import create_engine, text
+
+    config = tmp_path / "categories.yaml"
+    config.write_text("service_categories:\n  tencent:\n    云服务器: Analytics\n", encoding="utf-8")
+    loaded = cli("config", "load", str(config))
+    assert loaded.exit_code == 0, loaded.stderr
+    assert cli("ingest", str(NATIVE / "tencent_console_cn.csv")).exit_code in (0, 1)
+    engine = create_engine(cli.env["CLOUDSETTLE_DATABASE_URL"])
+    with engine.connect() as connection:
+        found = dict(connection.execute(text("SELECT service, service_category FROM line_revisions")).all())
+    engine.dispose()
+    assert found["云服务器"] == "Analytics"  # the override, not the shipped Compute
+    assert found["对象存储"] == "Storage"  # everything else from the shipped table
+    bad = tmp_path / "bad-categories.yaml"
+    bad.write_text("service_categories:\n  tencent:\n    云服务器: Computee\n", encoding="utf-8")
+    refused = cli("config", "load", str(bad))
+    assert refused.exit_code == 2
+    assert "Computee" in refused.stderr

@@ -47,32 +47,12 @@ import pyarrow.parquet as pq
 from cloudsettle.core.lines import BillingLine, BillingMode, ChargeCategory
 from cloudsettle.core.money import EXACT
 from cloudsettle.ingest.parsing import home_zone
-from cloudsettle.ingest.service_categories import CategoryMap
+from cloudsettle.ingest.service_categories import FOCUS_SERVICE_CATEGORIES, CategoryMap
 
 FOCUS_VERSION = "1.2"
 
-#: FOCUS 1.2 ServiceCategory values; anything else is exported as ``Other``.
-SERVICE_CATEGORIES: tuple[str, ...] = (
-    "AI and Machine Learning",
-    "Analytics",
-    "Business Applications",
-    "Compute",
-    "Databases",
-    "Developer Tools",
-    "Multicloud",
-    "Identity",
-    "Integration",
-    "Internet of Things",
-    "Management and Governance",
-    "Media",
-    "Migration",
-    "Mobile",
-    "Networking",
-    "Security",
-    "Storage",
-    "Web",
-    "Other",
-)
+#: FOCUS 1.2 ServiceCategory values (one list, kept by the category table); others export as ``Other``.
+SERVICE_CATEGORIES: tuple[str, ...] = tuple(sorted(FOCUS_SERVICE_CATEGORIES))
 _CATEGORY_BY_FOLD: Mapping[str, str] = {c.casefold(): c for c in SERVICE_CATEGORIES}
 
 #: Display names for ProviderName/PublisherName/InvoiceIssuerName; other keys are written as they are.

@@ -30,6 +30,7 @@ from cloudsettle.db.models import (
     StatementRow,
 )
 from cloudsettle.services.audit import now, record
+from cloudsettle.services.categories import store_overrides
 from cloudsettle.services.errors import BadInput, Refused
 from cloudsettle.services.payout_service import set_payout_details
 from cloudsettle.services.secrets import KeyRing, open_details
@@ -48,7 +49,16 @@ class ConfigSummary:
 
     def rows(self) -> list[tuple[str, int, int, int]]:
         """``(kind, created, updated, unchanged)`` for each kind, in file order."""
-        kinds = ["partners", "payout_details", "customers", "deals", "agreements", "versions", "fx_rates"]
+        kinds = [
+            "partners",
+            "payout_details",
+            "customers",
+            "deals",
+            "agreements",
+            "versions",
+            "fx_rates",
+            "service_categories",
+        ]
         return [
             (k, self.counts[(k, "created")], self.counts[(k, "updated")], self.counts[(k, "unchanged")])
             for k in kinds
@@ -70,6 +80,9 @@ def load_config_file(
         raise BadInput(str(exc)) from exc
     summary = apply_config(session, bundle)
     _seal_payouts(session, bundle, ring=ring, actor=actor, summary=summary)
+    if bundle.service_categories:
+        changed = store_overrides(session, bundle.service_categories, actor=actor)
+        summary.note("service_categories", "updated" if changed else "unchanged")
     for kind, key, before, after in summary.changes:
         record(
             session,

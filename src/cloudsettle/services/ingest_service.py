@@ -31,6 +31,7 @@ from cloudsettle.ingest.raw_store import RawStore, StoredObject
 from cloudsettle.ingest.readers import iter_bill_file
 from cloudsettle.ingest.service_categories import CategoryMap
 from cloudsettle.services.audit import now, record
+from cloudsettle.services.categories import configured_categories
 from cloudsettle.services.errors import BadInput
 from cloudsettle.services.records import revision_row
 from cloudsettle.services.validation_service import BatchChecks, header_of
@@ -78,7 +79,10 @@ def ingest_file(
         raise BadInput(f"{path}: no such file")
     try:
         bill_format, items = iter_bill_file(
-            path, provider=provider, categories=categories, source_name=path.name
+            path,
+            provider=provider,
+            categories=categories or configured_categories(session),
+            source_name=path.name,
         )
         stored = raw_store.put_file(path)
         return apply_batch(

@@ -26,6 +26,7 @@ from cloudsettle.ingest.api.pull import CheckpointStore, PullResult, pull_month
 from cloudsettle.ingest.raw_store import RawStore
 from cloudsettle.ingest.service_categories import CategoryMap
 from cloudsettle.services.audit import now, record
+from cloudsettle.services.categories import configured_categories
 from cloudsettle.services.deal_service import sync_customers
 from cloudsettle.services.errors import BadInput, Refused
 from cloudsettle.services.ingest_service import IngestReport, apply_batch
@@ -81,7 +82,7 @@ def record_pull(
     categories: CategoryMap | None = None,
 ) -> PullReport:
     """Store a finished pull: raw batch, line revisions, reconciliation findings, customers."""
-    table = categories or CategoryMap.shipped()
+    table = categories or configured_categories(session)
     raw = {
         "provider": result.provider,
         "month": result.month,
