@@ -329,6 +329,7 @@ def test_pack_holds_pdf_lines_agreement_fx_and_findings(worked: Cli) -> None:
             "agreement-acme-2026-v1.yaml",
             "fx-rates.csv",
             "findings.csv",
+            "cases.csv",
             "sources.csv",
             "MANIFEST.txt",
         }
@@ -350,6 +351,7 @@ def test_pack_holds_pdf_lines_agreement_fx_and_findings(worked: Cli) -> None:
         assert [r.id for r in version.rules] == ["compute", "default"]
         assert zf.read("fx-rates.csv").decode().splitlines()[0].startswith("day,from_currency")
         assert zf.read("findings.csv").decode().splitlines() == ["kind,line_id,message"]
+        assert zf.read("cases.csv").decode().splitlines() == ["case,kind,status,title,owner,resolution"]
         sources = list(csv.DictReader(io.StringIO(zf.read("sources.csv").decode())))
         assert [(s["file_name"], s["lines"]) for s in sources] == [("lines-2026-10.csv", "3")]
         manifest = zf.read("MANIFEST.txt").decode()

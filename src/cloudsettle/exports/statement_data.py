@@ -39,6 +39,7 @@ from cloudsettle.db.models import (
     StatementLineRow,
     StatementRow,
 )
+from cloudsettle.db.models_workflow import CaseLinkRow, CaseRow
 
 ZERO = D("0")
 
@@ -137,6 +138,7 @@ class StatementData:
     files: list[SourceFile]
     statement_id: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    cases: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def currency(self) -> str:
@@ -180,15 +182,36 @@ def gather(session: Session, doc: dict[str, Any]) -> StatementData:
         fx=_fx(session, doc, sources, version),
         files=_files(session, sources),
         statement_id=statement_id,
+        cases=_cases(session, doc),
     )
+
+
+def _cases(session: Session, doc: dict[str, Any]) -> list[dict[str, str]]:
+    """The cases that concern this statement (exceptions that held it, disputes about it), with
+    their status and resolution, oldest first."""
+    ref = f"{doc['partner']}/{doc['agreement']}/{doc['period']}"
+    query = (
+        select(CaseRow)
+        .join(CaseLinkRow, CaseLinkRow.case_id == CaseRow.id)
+        .where(CaseLinkRow.kind == "statement", CaseLinkRow.ref == ref)
+        .order_by(CaseRow.id)
+    )
+    return [
+        {
+            "id": str(c.id),
+            "kind": c.kind,
+            "status": c.status,
+            "title": c.title,
+            "owner": c.owner or "",
+            "resolution": c.resolution or "",
+        }
+        for c in session.scalars(query).unique()
+    ]
 
 
 def _sources(session: Session, statement_id: int, doc: dict[str, Any]) -> list[LineSource]:
     """One :class:`LineSource` per statement line, in ``seq`` order like the document."""
-    customers = {
-        (c.provider, c.account_id): c.name
-        for c in session.scalars(select(CustomerRow))
-    }
+    customers = {(c.provider, c.account_id): c.name for c in session.scalars(select(CustomerRow))}
     query = (
         select(
             StatementLineRow.line_id,

@@ -9,8 +9,9 @@ Contents (``MANIFEST.txt`` inside lists them with their sha256):
 - ``agreement-<id>-v<N>.yaml``: the agreement version the statement used, in the
   config file's form (``cloudsettle config load`` reads it);
 - ``fx-rates.csv``: the FX rates used, with their dates;
-- ``findings.csv``: the findings that affected the statement (cases and their
-  resolutions join them when cases exist);
+- ``findings.csv``: the findings that affected the statement;
+- ``cases.csv``: the cases about it (exceptions that held it, disputes) and their
+  resolutions;
 - ``sources.csv``: the ingested files the lines came from, with their sha256.
 
 Members are streamed into the archive, so a statement of 100,000 lines packs
@@ -145,6 +146,11 @@ def render_pack(
                 w.writerow(["kind", "line_id", "message"])
                 for e in doc["exceptions"]:
                     w.writerow([e["kind"], e["line_id"] or "", e["message"]])
+            with pack.text("cases.csv", "the cases about this statement and their resolutions") as f:
+                w = csv.writer(f, lineterminator="\n")
+                w.writerow(["case", "kind", "status", "title", "owner", "resolution"])
+                for c in data.cases:
+                    w.writerow([c["id"], c["kind"], c["status"], c["title"], c["owner"], c["resolution"]])
             with pack.text("sources.csv", "the ingested files the lines came from") as f:
                 w = csv.writer(f, lineterminator="\n")
                 w.writerow(
