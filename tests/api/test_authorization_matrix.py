@@ -145,6 +145,10 @@ MATRIX: dict[tuple[str, str], Call] = {
     ("GET", f"{V}/ledger/entries"): Call(frozenset({"admin", "finance", "auditor"})),
     ("GET", f"{V}/ledger/trial-balance"): Call(frozenset({"admin", "finance", "auditor"})),
     ("GET", f"{V}/payouts"): Call(frozenset({"admin", "finance", "auditor"})),
+    ("GET", f"{V}/exports/gl"): Call(frozenset({"admin", "finance", "auditor"})),
+    ("GET", f"{V}/exports/focus"): Call(
+        frozenset({"admin", "finance", "operator", "sales_ops", "auditor"}), params={"period": "2026-10"}
+    ),
     ("POST", f"{V}/payouts/batches"): Call(
         frozenset({"admin", "finance"}), body={"requested_date": "2026-11-05"}
     ),

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -62,3 +65,17 @@ def test_finance_batches_payouts_and_imports_the_bank_status(
         assert imported.json()["moved"] == {"paid": 2}
         again = client.post(f"{V}/payouts/batches", json=body, headers={"Authorization": f"Bearer {fin}"})
         assert again.json()["batches"] == []  # nothing payable twice
+        gl = client.get(f"{V}/exports/gl", headers={"Authorization": f"Bearer {fin}"})
+        assert gl.status_code == 200
+        rows = list(csv.DictReader(io.StringIO(gl.text)))
+        assert sum(Decimal(r["debit"] or "0") for r in rows) == sum(Decimal(r["credit"] or "0") for r in rows)
+        assert {r["entry"] for r in rows} >= {"1", "2"}
+        bean = client.get(
+            f"{V}/exports/gl", params={"format": "beancount"}, headers={"Authorization": f"Bearer {fin}"}
+        )
+        assert "Liabilities:Payable:Partners" in bean.text
+        focus = client.get(
+            f"{V}/exports/focus", params={"period": "2026-10"}, headers={"Authorization": f"Bearer {ops}"}
+        )
+        assert focus.status_code == 200
+        assert len(list(csv.DictReader(io.StringIO(focus.text)))) == 3

@@ -620,3 +620,22 @@ def import_payout_status(session: Session, who: Principal, *, path: Path) -> pay
     """The bank's paid/failed/returned answers for earlier payouts (finance)."""
     require(who, Permission.PAY)
     return payout_service.import_status(session, path=path, actor=who.name)
+
+
+def export_gl(
+    session: Session, who: Principal, *, start: date | None, end: date | None
+) -> list[tuple[int, Any]]:
+    """The ledger entries of a date range, for the GL and Beancount exports (readers of the books)."""
+    require(who, Permission.LEDGER_READ)
+    from cloudsettle.exports.gl import in_range
+    from cloudsettle.services.ledger_service import entries
+
+    return [(e.id, e.entry) for e in entries(session, on=end) if in_range(e.entry.day, start, end)]
+
+
+def export_focus(session: Session, who: Principal, *, period: str, output: Path, fmt: str) -> int:
+    """A bill month's lines as FOCUS 1.2 (internal readers of the data)."""
+    require(who, Permission.DATA_READ)
+    from cloudsettle.services.export_service import export_focus as write
+
+    return write(session, period=period, output=output, fmt="parquet" if fmt == "parquet" else "csv")

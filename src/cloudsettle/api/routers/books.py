@@ -6,15 +6,17 @@ import json
 import tempfile
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
 from cloudsettle.api.deps import PageDep, PrincipalDep, SessionDep, StateDep
 from cloudsettle.api.errors import ERROR_RESPONSES
 from cloudsettle.api.schemas import PageOf
 from cloudsettle.core.money import format_money
+from cloudsettle.exports.beancount import journal as beancount_journal
+from cloudsettle.exports.gl import write_gl_csv
 from cloudsettle.services import guarded
 from cloudsettle.services.secrets import workspace_ring
 
@@ -261,3 +263,54 @@ async def import_status(request: Request, session: SessionDep, who: PrincipalDep
         path.write_bytes(body)
         summary = guarded.import_payout_status(session, who, path=path)
     return StatusImportOut(moved=dict(summary.moved), unchanged=summary.unchanged)
+
+
+@router.get(
+    "/exports/gl",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}, "text/plain": {}}, "description": "The journal"}},
+)
+def export_gl(
+    session: SessionDep,
+    who: PrincipalDep,
+    start: Annotated[date | None, Query(alias="from")] = None,
+    end: Annotated[date | None, Query(alias="to")] = None,
+    fmt: Annotated[Literal["csv", "beancount"], Query(alias="format")] = "csv",
+) -> Response:
+    """The ledger for a date range as a general-ledger CSV (cloudsettle's columns) or Beancount."""
+    stored = guarded.export_gl(session, who, start=start, end=end)
+    if fmt == "beancount":
+        return Response(beancount_journal(stored), media_type="text/plain; charset=utf-8")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "gl.csv"
+        write_gl_csv(stored, path)
+        return Response(
+            path.read_bytes(),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="gl.csv"'},
+        )
+
+
+@router.get(
+    "/exports/focus",
+    response_class=Response,
+    responses={
+        200: {"content": {"text/csv": {}, "application/vnd.apache.parquet": {}}, "description": "FOCUS"}
+    },
+)
+def export_focus(
+    session: SessionDep,
+    who: PrincipalDep,
+    period: Annotated[str, Query(pattern=r"^\d{4}-\d{2}$")],
+    fmt: Annotated[Literal["csv", "parquet"], Query(alias="format")] = "csv",
+) -> Response:
+    """A bill month's normalized lines as FOCUS 1.2 (our extras as x_ columns)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"focus-{period}.{fmt}"
+        guarded.export_focus(session, who, period=period, output=path, fmt=fmt)
+        media = "text/csv; charset=utf-8" if fmt == "csv" else "application/vnd.apache.parquet"
+        return Response(
+            path.read_bytes(),
+            media_type=media,
+            headers={"Content-Disposition": f'attachment; filename="focus-{period}.{fmt}"'},
+        )
