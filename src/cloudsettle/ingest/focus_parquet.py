@@ -113,7 +113,7 @@ def _null(text: str) -> str | None:
     return None if stripped in _NULLS else stripped
 
 
-def _float_text(value: float) -> str:
+def _float_text(value: float) -> str:  # noqa: float-ok - the one place a provider's double enters
     """A provider's double as the shortest text that reads back as the same double.
 
     This is the one boundary where a float enters cloudsettle: some providers

@@ -188,7 +188,9 @@ class FakeServer:
         return entry
 
     def answer(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Answer:
-        raise NotImplementedError
+        """Each provider's fake overrides this; the base class serves nothing (404)."""
+        del method, path, headers, body
+        return Answer(404, b'{"error": "not served by this fake"}')
 
 
 def _header(headers: dict[str, str], name: str) -> str:

@@ -76,7 +76,7 @@ class RateLimiter:
 
     def __init__(
         self,
-        rate: float = 5.0,
+        rate: float = 5.0,  # noqa: float-ok - seconds and requests per second, never money
         *,
         burst: int = 1,
         clock: Callable[[], float] = time.monotonic,
@@ -118,10 +118,10 @@ class RetrySettings:
     """
 
     max_attempts: int = 6
-    base_delay: float = 1.0
-    max_delay: float = 60.0
+    base_delay: float = 1.0  # noqa: float-ok - seconds and requests per second, never money
+    max_delay: float = 60.0  # noqa: float-ok - seconds and requests per second, never money
     not_ready_attempts: int = 7
-    not_ready_delay: float = 600.0
+    not_ready_delay: float = 600.0  # noqa: float-ok - seconds and requests per second, never money
 
 
 def _kind(exc: BaseException | None) -> str:
