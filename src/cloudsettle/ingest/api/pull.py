@@ -155,7 +155,7 @@ class GuardedCalls:
             limit = settings.not_ready_attempts if kind == "not_ready" else settings.max_attempts
             return failures[kind] >= limit
 
-        def wait(state: tenacity.RetryCallState) -> float:
+        def wait(state: tenacity.RetryCallState) -> float:  # noqa: float-ok - seconds
             kind = _kind(state.outcome.exception() if state.outcome else None)
             if kind == "not_ready":
                 return settings.not_ready_delay
@@ -347,7 +347,7 @@ def pull_month(
     checkpoint: CheckpointStore,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
-    rate: float = 5.0,
+    rate: float = 5.0,  # noqa: float-ok - requests per second
     retry: RetrySettings | None = None,
 ) -> PullResult:
     """Pull ``month`` (``YYYY-MM``) from ``client``, resuming from ``checkpoint``.
