@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -176,7 +175,6 @@ def test_explain_walks_back_to_source(loaded: Cli) -> None:
 
 
 def test_user_defaults_to_environment(loaded: Cli, tmp_path: Path) -> None:
-    shutil.copy(CASE / "config.yaml", tmp_path / "c.yaml")
     loaded("settle", "--period", "2026-10")  # CLOUDSETTLE_USER=alice
     doc = json.loads(loaded("statement", "--period", "2026-10", "--partner", "P-ACME").stdout)
     assert doc["prepared_by"] == "alice"

@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -146,16 +146,20 @@ class Classification:
 
 
 def classify(
-    incoming: Iterable[BillingLine], current: Mapping[LineKey, str]
+    incoming: Iterable[BillingLine],
+    current: Mapping[LineKey, str],
+    digests: Sequence[str] | None = None,
 ) -> Classification:
     """Classify a batch against the newest stored content hash of each identity.
 
     ``current`` maps ``(provider, line_id)`` to the content hash of the newest
     stored revision. A batch of rows ``a1(c1), a2(c2), a3(c1)`` for one identity
     against an empty store is new, revised, duplicate; read again against
-    ``{a: c2}`` it is unchanged, unchanged, duplicate.
+    ``{a: c2}`` it is unchanged, unchanged, duplicate. ``digests``, when the caller has
+    already computed each line's :func:`content_hash`, saves hashing twice.
     """
-    hashed = [(line, content_hash(line)) for line in incoming]
+    lines = list(incoming)
+    hashed = list(zip(lines, digests if digests is not None else map(content_hash, lines), strict=True))
     # per identity: its distinct contents in order of first appearance
     distinct: dict[LineKey, list[str]] = {}
     for line, digest in hashed:

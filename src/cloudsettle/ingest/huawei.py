@@ -51,12 +51,11 @@ from cloudsettle.ingest.native import (
     billing_mode,
     hashed_id,
     header_keys,
-    iter_rows,
+    iter_native_csv,
     parse_month,
 )
 from cloudsettle.ingest.parsing import home_zone
 from cloudsettle.ingest.service_categories import CategoryMap
-from cloudsettle.ingest.sources import open_text
 
 PROVIDER = "huawei"
 ZONE = home_zone(PROVIDER)
@@ -343,12 +342,7 @@ def iter_huawei_csv(
     Raises :class:`~cloudsettle.ingest.errors.UnknownFormatError` on the first
     ``next()`` when the headers are not a Huawei bill's.
     """
-    file_name = source_name or path.name
-    with open_text(path) as (stream, _):
-        headers, rows = iter_rows(stream, file_name)
-        mapper = HuaweiRowMapper(headers, file_name, categories=categories)
-        for row_number, cells in rows:
-            if isinstance(cells, RowError):
-                yield row_number, cells
-            else:
-                yield row_number, mapper.map_row(cells, row_number)
+    def mapper(headers: list[str], file_name: str) -> HuaweiRowMapper:
+        return HuaweiRowMapper(headers, file_name, categories=categories)
+
+    return iter_native_csv(path, source_name, mapper)

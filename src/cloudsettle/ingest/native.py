@@ -19,17 +19,18 @@ from __future__ import annotations
 import csv
 import hashlib
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TextIO
+from pathlib import Path
+from typing import Protocol, TextIO
 from zoneinfo import ZoneInfo
 
-from cloudsettle.core.lines import BillingMode
+from cloudsettle.core.lines import BillingLine, BillingMode
 from cloudsettle.ingest.errors import RowError
 from cloudsettle.ingest.parsing import parse_amount, parse_timestamp
-from cloudsettle.ingest.sources import clean_header
+from cloudsettle.ingest.sources import clean_header, open_text
 
 _CURRENCY_SUFFIX = re.compile(r"\s*[(（]\s*(?P<unit>[^()（）]{1,5})\s*[)）]\s*$")
 _CURRENCY_UNITS: Mapping[str, str] = {
@@ -313,3 +314,23 @@ def iter_rows(
             yield row_number, cells
 
     return headers, rows()
+
+
+class RowMapper(Protocol):
+    """What a provider's mapper offers: one CSV row to a line, or the row's error."""
+
+    def map_row(self, cells: list[str], row_number: int) -> BillingLine | RowError: ...
+
+
+def iter_native_csv(
+    path: Path, source_name: str | None, mapper_for: Callable[[list[str], str], RowMapper]
+) -> Iterator[tuple[int, BillingLine | RowError]]:
+    """Stream a provider bill file as ``(row_number, line or RowError)``: open it (plain,
+    gzipped or zipped; UTF-8 or GB18030), build the provider's mapper from the header and map
+    each row. The mapper raises UnknownFormatError on the first ``next()`` for a foreign header."""
+    file_name = source_name or path.name
+    with open_text(path) as (stream, _):
+        headers, rows = iter_rows(stream, file_name)
+        mapper = mapper_for(headers, file_name)
+        for row_number, cells in rows:
+            yield row_number, cells if isinstance(cells, RowError) else mapper.map_row(cells, row_number)

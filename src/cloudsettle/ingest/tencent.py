@@ -53,13 +53,12 @@ from cloudsettle.ingest.native import (
     Row,
     billing_mode,
     header_keys,
-    iter_rows,
+    iter_native_csv,
     month_of,
     parse_month,
 )
 from cloudsettle.ingest.parsing import home_zone
 from cloudsettle.ingest.service_categories import CategoryMap
-from cloudsettle.ingest.sources import open_text
 
 PROVIDER = "tencent"
 ZONE = home_zone(PROVIDER)
@@ -310,12 +309,7 @@ def iter_tencent_csv(
     Raises :class:`~cloudsettle.ingest.errors.UnknownFormatError` on the first
     ``next()`` when the headers are not a Tencent bill's.
     """
-    file_name = source_name or path.name
-    with open_text(path) as (stream, _):
-        headers, rows = iter_rows(stream, file_name)
-        mapper = TencentRowMapper(headers, file_name, categories=categories)
-        for row_number, cells in rows:
-            if isinstance(cells, RowError):
-                yield row_number, cells
-            else:
-                yield row_number, mapper.map_row(cells, row_number)
+    def mapper(headers: list[str], file_name: str) -> TencentRowMapper:
+        return TencentRowMapper(headers, file_name, categories=categories)
+
+    return iter_native_csv(path, source_name, mapper)

@@ -209,7 +209,7 @@ def _apply_chunk(
     write its new revisions."""
     if not chunk:
         return
-    rows: list[tuple[int, BillingLine]] = []
+    rows: list[tuple[int, BillingLine, str]] = []  # with each line's content hash, computed once
     for row_number, line in chunk:
         key, digest = (line.provider, line.line_id), content_hash(line)
         seen = in_file.setdefault(key, set())
@@ -229,21 +229,23 @@ def _apply_chunk(
             )
             continue
         seen.add(digest)
-        rows.append((row_number, line))
-    keys = list({(line.provider, line.line_id) for _, line in rows})
+        rows.append((row_number, line, digest))
+    keys = list({(line.provider, line.line_id) for _, line, _ in rows})
     heads = _current_heads(session, keys)
     older = _older_hashes(session, keys, heads)
     # A row equal to an older revision is data we already have (an old file read again after a
     # restatement): unchanged, never a step back to the old version.
-    stale = [content_hash(line) in older.get((line.provider, line.line_id), set()) for _, line in rows]
+    stale = [digest in older.get((line.provider, line.line_id), set()) for _, line, digest in rows]
     fresh = [row for row, is_stale in zip(rows, stale, strict=True) if not is_stale]
     report.unchanged += sum(stale)
-    classification = classify((line for _, line in fresh), {k: h[1] for k, h in heads.items()})
+    classification = classify(
+        [line for _, line, _ in fresh], {k: h[1] for k, h in heads.items()}, [d for _, _, d in fresh]
+    )
     known = set(heads)
     new_heads: dict[tuple[str, str], int] = {}
     moved_heads: dict[tuple[str, str], int] = {}
     revisions = []
-    for (row_number, _), classified in zip(fresh, classification.lines, strict=True):
+    for (row_number, _, _), classified in zip(fresh, classification.lines, strict=True):
         outcome = classified.outcome
         setattr(report, outcome.value, getattr(report, outcome.value) + 1)
         if outcome not in (LineOutcome.NEW, LineOutcome.REVISED):

@@ -437,8 +437,7 @@ def adjust(
     )
     if existing:
         preparer = existing[0].prepared_by
-        summary = settle(session, period=period, partner_id=partner_id, actor=preparer)
-        del summary
+        settle(session, period=period, partner_id=partner_id, actor=preparer)
     return row
 
 

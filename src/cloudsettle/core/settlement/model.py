@@ -6,7 +6,7 @@ All frozen; the steps of the spec (one module each) pass these along.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
@@ -194,22 +194,3 @@ class Statement:
     def blocked(self) -> bool:
         """Whether a finding holds it back from approval."""
         return any(f.blocking for f in self.findings)
-
-
-@dataclass(frozen=True, slots=True)
-class StatementKey:
-    """Names one statement: partner, agreement and period."""
-
-    partner_id: str
-    agreement_id: str
-    period: str
-
-
-def period_label(period: Period) -> str:
-    """The period's name, for messages."""
-    return period.name
-
-
-def first_of_month(day: date) -> date:
-    """The first day of ``day``'s month (a ``billing_period`` value)."""
-    return day.replace(day=1)
