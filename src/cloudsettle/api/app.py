@@ -24,7 +24,8 @@ from cloudsettle.web import router as web_router
 
 API_PREFIX = "/api/v1"
 #: Routes that stream their own body and count it against ``max_upload_bytes``.
-STREAMING_PATHS = frozenset({f"{API_PREFIX}/ingest"})
+#: ``/ui/ingest/upload`` is the web UI's multipart upload (``cloudsettle.web.pages.ingest``).
+STREAMING_PATHS = frozenset({f"{API_PREFIX}/ingest", "/ui/ingest/upload"})
 
 
 def create_app(settings: Settings, workspace: Workspace | None = None) -> FastAPI:

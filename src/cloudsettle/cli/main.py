@@ -178,6 +178,7 @@ def ingest(
                             path=path,
                             provider=provider,
                             actor=actor_name(user),
+                            line_store=ws.line_store,
                         )
                 except BadInput as exc:
                     err.print(f"[bold red]error:[/] {exc}", highlight=False)

@@ -2,15 +2,14 @@
 
 ``fxl`` holds, per statement and line, the FX rate of the line's currency into
 the statement's: the newest rate dated on or before the charge date (or the
-period's last day), found with an ASOF join; 1 for the same currency; NULL when
+period's last day); 1 for the same currency; NULL when
 missing (the line pays nothing, reason ``missing_fx_rate``). The helpers below
 write the spec's table of bases and keep every product exact (:func:`mul`).
 """
 
 from __future__ import annotations
 
-import duckdb
-
+from cloudsettle.compute.backend import Executor
 from cloudsettle.compute.scales import MAX_VALUE_SCALE, Scales, dec
 from cloudsettle.compute.select import local_day
 
@@ -31,19 +30,35 @@ def mul(a: str, a_scale: int, b: str, b_scale: int) -> tuple[str, int]:
     return f"(({a})::{dec(keep)} * {b})", keep + b_scale
 
 
-def fx_lookup(con: duckdb.DuckDBPyConnection, scales: Scales) -> None:
-    """Create ``fxl(sid, ord, conv, fx_rate)`` for every ``(sid, ord)`` in ``need``."""
-    con.execute(f"""
+def fx_lookup(ex: Executor, scales: Scales) -> None:
+    """Create ``fxl(sid, ord, conv, fx_rate)`` for every ``(sid, ord)`` in ``need``.
+
+    The newest rate on or before the FX day is found for each distinct
+    ``(from, to, day)`` first (few: currency pairs × days), over each rate's validity
+    ``[day, next day)``, then equi-joined to the lines: DuckDB's ASOF join, written
+    in SQL Spark also runs, and an equi-join either engine spreads over any number of lines.
+    """
+    ex.run(f"""
         CREATE OR REPLACE TEMP TABLE fxl AS
         WITH q AS (
             SELECT n.sid, n.ord, l.currency, s.currency AS vcur,
                    CASE WHEN s.fx_date = 'period_end' THEN s.p_end
                         ELSE {local_day("s.tz", "l.charge_start")} END AS fx_day
             FROM need n JOIN stv s USING (sid) JOIN l ON l.ord = n.ord
+        ), fr AS (
+            SELECT from_cur, to_cur, day, rate,
+                   lead(day) OVER (PARTITION BY from_cur, to_cur ORDER BY day) AS next_day
+            FROM fx
+        ), qd AS (
+            SELECT DISTINCT currency, vcur, fx_day FROM q WHERE currency <> vcur
+        ), qr AS (
+            SELECT qd.currency, qd.vcur, qd.fx_day, f.rate
+            FROM qd JOIN fr f ON f.from_cur = qd.currency AND f.to_cur = qd.vcur
+                AND f.day <= qd.fx_day AND (f.next_day IS NULL OR qd.fx_day < f.next_day)
         )
         SELECT q.sid, q.ord, q.currency <> q.vcur AS conv,
-               CASE WHEN q.currency = q.vcur THEN 1::{dec(scales.fx)} ELSE f.rate END AS fx_rate
-        FROM q ASOF LEFT JOIN fx f ON f.from_cur = q.currency AND f.to_cur = q.vcur AND q.fx_day >= f.day
+               CASE WHEN q.currency = q.vcur THEN 1::{dec(scales.fx)} ELSE r.rate END AS fx_rate
+        FROM q LEFT JOIN qr r ON r.currency = q.currency AND r.vcur = q.vcur AND r.fx_day = q.fx_day
     """)
 
 
@@ -84,27 +99,27 @@ def is_refund(s: str, ln: str, fx: str) -> str:
 
 def _digits_needed(num: str, den: str) -> str:
     """SQL: decimals needed to write ``num / den`` exactly (99: not a finite decimal of
-    at most 12 decimals)."""
-    reduced = f"({den} // gcd({num}, {den}))"
-    cases = " ".join(f"WHEN {10**k} % {reduced} = 0 THEN {k}" for k in range(13))
+    at most 12 decimals): the least ``k`` with ``den`` dividing ``num × 10^k`` (no ``gcd``
+    in Spark SQL)."""
+    cases = " ".join(f"WHEN ({num})::HUGEINT * {10**k} % ({den}) = 0 THEN {k}" for k in range(13))
     return f"(CASE WHEN {num} = {den} THEN 0 {cases} ELSE 99 END)"
 
 
-def fraction_scale(con: duckdb.DuckDBPyConnection) -> tuple[int, bool]:
+def fraction_scale(ex: Executor) -> tuple[int, bool]:
     """The decimals proration fractions need, and whether all of them are finite decimals.
 
     Reads the deal parts (``part``) and the rule segments of the rating jobs
     (``rseg``); a fraction is a segment's length over the whole line's, in µs.
     """
-    row = con.execute(f"""
+    row = ex.rows(f"""
         SELECT max(d) FROM (
             SELECT {_digits_needed("pnum", "pden")} AS d FROM part
             UNION ALL
             SELECT {_digits_needed("g.snum", "(l.ce_us - l.cs_us)")}
             FROM rseg g JOIN rq q USING (jid) JOIN l ON l.ord = q.ord WHERE g.nseg > 1
         )
-    """).fetchone()
-    needed = int(row[0]) if row and row[0] is not None else 0
+    """)[0]
+    needed = int(row[0]) if row[0] is not None else 0
     if needed > 12:
         return 12, False
     return needed, True

@@ -13,21 +13,25 @@ The clawback amount is ``share × base × original_rate`` inside the window.
 
 from __future__ import annotations
 
-import duckdb
-
+from cloudsettle.compute.backend import Executor
 from cloudsettle.compute.base import excluded, is_refund, raw_base
-from cloudsettle.compute.select import counts, local_day, membership
+from cloudsettle.compute.select import counts, days_between, local_day, membership
 
+#: Written with LEFT JOINs on unique keys rather than ``EXISTS`` inside ``CASE``
+#: (Spark runs subqueries only in filters): ``ps`` selected in, ``la`` distinct.
 REFUND_KINDS = f"""
 CREATE OR REPLACE TEMP TABLE rk AS
 SELECT x.sid, x.ord, x.pseq, o.ord AS oord,
     CASE WHEN o.ord IS NULL THEN 'unlinked'
-         WHEN EXISTS (SELECT 1 FROM ps q WHERE q.sid = x.sid AND q.ord = o.ord AND q.memb = 'in') THEN 'same'
-         WHEN EXISTS (SELECT 1 FROM la WHERE la.ord = o.ord AND la.agreement_id = s.agreement_id) THEN 'here'
-         WHEN EXISTS (SELECT 1 FROM la WHERE la.ord = o.ord) THEN 'elsewhere'
+         WHEN q.ord IS NOT NULL THEN 'same'
+         WHEN h.ord IS NOT NULL THEN 'here'
+         WHEN e.ord IS NOT NULL THEN 'elsewhere'
          ELSE 'notpaid' END AS kind
 FROM ps x JOIN stv s USING (sid) JOIN l ON l.ord = x.ord JOIN fxl f ON f.sid = x.sid AND f.ord = x.ord
 LEFT JOIN lkey o ON o.provider = l.provider AND o.line_id = l.original_line_id
+LEFT JOIN (SELECT DISTINCT sid, ord FROM ps WHERE memb = 'in') q ON q.sid = x.sid AND q.ord = o.ord
+LEFT JOIN la h ON h.ord = o.ord AND h.agreement_id = s.agreement_id
+LEFT JOIN (SELECT DISTINCT ord FROM la) e ON e.ord = o.ord
 WHERE x.memb = 'in' AND {is_refund("s", "l", "f")}
 """
 
@@ -43,9 +47,9 @@ WITH r AS (
 )
 SELECT r.sid, r.ord, r.oord, p.pseq, p.deal_id, p.p_start, p.p_end, p.pnum, p.pden
 FROM r JOIN stv s USING (sid) JOIN part p ON p.ord = r.ord
+LEFT JOIN la po ON po.ord = r.oord AND po.agreement_id = p.agreement_id
 WHERE (p.deal_id IS NULL OR p.agreement_id <> s.agreement_id)
-  AND NOT (p.deal_id IS NOT NULL
-           AND EXISTS (SELECT 1 FROM la WHERE la.ord = r.oord AND la.agreement_id = p.agreement_id))
+  AND NOT (p.deal_id IS NOT NULL AND po.ord IS NOT NULL)
 """
 
 #: ... whose base is negative, or unknown for want of an FX rate.
@@ -57,7 +61,9 @@ WHERE f.fx_rate IS NULL OR (NOT {excluded("s", "l")} AND {raw_base("s", "l")} < 
 """
 
 #: The version that governed the original's period (its period in the statement
-#: version's cycle, by that version's basis; unpaid: by its charge date).
+#: version's cycle, by that version's basis; unpaid: by its charge date): the one
+#: with the latest ``(effective_from, version)`` on or before the period's start.
+_since = days_between("anchor", "day")
 GOVERNING = f"""
 CREATE OR REPLACE TEMP TABLE ogov AS
 WITH o AS (
@@ -74,25 +80,27 @@ WITH o AS (
     SELECT *, (CASE cycle WHEN 'monthly' THEN date_trunc('month', day)
                           WHEN 'quarterly' THEN date_trunc('quarter', day)
                           WHEN 'weekly' THEN date_trunc('week', day)
-                          ELSE anchor + ((day - anchor) - (((day - anchor) % 14) + 14) % 14)::INTEGER
+                          ELSE anchor + ({_since} - ((({_since} % 14) + 14) % 14))::INTEGER
                           END)::DATE
                AS pstart
     FROM d
+), g AS (
+    SELECT p.sid, p.oord, p.agreement_id, p.svidx, v.vidx,
+           row_number() OVER (PARTITION BY p.sid, p.oord
+                              ORDER BY v.effective_from DESC, v.version DESC, v.vidx DESC) AS rn
+    FROM p LEFT JOIN ver v ON v.agreement_id = p.agreement_id AND v.effective_from <= p.pstart
 )
-SELECT p.sid, p.oord, p.agreement_id,
-       coalesce((SELECT arg_max(v.vidx, (v.effective_from, v.version)) FROM ver v
-                 WHERE v.agreement_id = p.agreement_id AND v.effective_from <= p.pstart), p.svidx) AS gvidx
-FROM p
+SELECT sid, oord, agreement_id, coalesce(vidx, svidx) AS gvidx FROM g WHERE rn = 1
 """
 
 
-def classify(con: duckdb.DuckDBPyConnection) -> None:
+def classify(ex: Executor) -> None:
     """Create ``rk`` (needs ``fxl`` over the selected parts) and ``px0``."""
-    con.execute(REFUND_KINDS)
-    con.execute(FROM_ELSEWHERE)
+    ex.run(REFUND_KINDS)
+    ex.run(FROM_ELSEWHERE)
 
 
-def from_elsewhere(con: duckdb.DuckDBPyConnection) -> None:
+def from_elsewhere(ex: Executor) -> None:
     """Create ``px`` (needs ``fxl`` over ``px0``) and ``ogov``."""
-    con.execute(FROM_ELSEWHERE_NEGATIVE)
-    con.execute(GOVERNING)
+    ex.run(FROM_ELSEWHERE_NEGATIVE)
+    ex.run(GOVERNING)

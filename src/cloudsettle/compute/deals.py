@@ -4,7 +4,7 @@ Creates ``part`` (a line, or the part of it one deal covers), ``la`` (the
 agreements a line's parts are mapped to) and ``mapfind`` (``missing_deal`` and
 ``ambiguous_deal``). As in ``core/deals.py``: a deal's window is tested on the
 local date in the time zone of its agreement's version in force at that
-instant; when every candidate deal's agreement prorates, a line with a
+instant (the timeline ``vt``); when every candidate deal's agreement prorates, a line with a
 duration is cut at the local midnights where deal windows begin or end, and
 each part keeps its length in microseconds (``pnum`` of ``pden``) as the exact
 fraction.
@@ -12,18 +12,35 @@ fraction.
 
 from __future__ import annotations
 
-import duckdb
+from cloudsettle.compute.backend import Executor
+from cloudsettle.compute.select import local_day, local_midnight
 
-VERSION_TIMELINE = """
+#: The version timeline: each version's first instant (its local midnight in the
+#: reference version's zone; of versions starting the same day the highest number
+#: wins) and the next one's, so "the version in force at t" is an equi-join on the
+#: agreement plus ``eff_at <= t < next_at`` (DuckDB's ASOF join, written portably).
+VERSION_TIMELINE = f"""
 CREATE OR REPLACE TEMP TABLE vt AS
-SELECT v.agreement_id, v.vidx, v.tz, v.prorate, timezone(r.tz, v.effective_from::TIMESTAMP) AS eff_at
-FROM ver v JOIN ver r ON r.agreement_id = v.agreement_id AND r.is_ref
-QUALIFY row_number() OVER (PARTITION BY v.agreement_id, v.effective_from ORDER BY v.version DESC) = 1
+SELECT agreement_id, vidx, tz, prorate, eff_at,
+       lead(eff_at) OVER (PARTITION BY agreement_id ORDER BY eff_at) AS next_at
+FROM (
+    SELECT v.agreement_id, v.vidx, v.tz, v.prorate, {local_midnight("r.tz", "v.effective_from")} AS eff_at,
+           row_number() OVER (PARTITION BY v.agreement_id, v.effective_from ORDER BY v.version DESC) AS rn
+    FROM ver v JOIN ver r ON r.agreement_id = v.agreement_id AND r.is_ref
+) WHERE rn = 1
 """
+
+
+def in_force(vt: str, key: str, at: str) -> str:
+    """SQL: join condition of the version timeline row ``vt`` in force at instant ``at``."""
+    return (
+        f"{vt}.agreement_id = {key} AND {vt}.eff_at <= {at} AND ({vt}.next_at IS NULL OR {at} < {vt}.next_at)"
+    )
+
 
 #: Candidate deals of each line: same customer, service in scope; with the time zone
 #: and ``prorate`` of the agreement version in force at the line's start.
-CANDIDATES = """
+CANDIDATES = f"""
 CREATE OR REPLACE TEMP TABLE cand AS
 WITH c0 AS (
     SELECT l.ord, l.charge_start, d.dord, d.deal_id, d.agreement_id, d.valid_from, d.valid_to
@@ -31,7 +48,7 @@ WITH c0 AS (
         AND (d.services IS NULL OR list_contains(d.services, l.service))
 )
 SELECT c0.*, coalesce(a.tz, r.tz, 'UTC') AS dtz, coalesce(a.prorate, r.prorate, false) AS dprorate
-FROM c0 ASOF LEFT JOIN vt a ON a.agreement_id = c0.agreement_id AND c0.charge_start >= a.eff_at
+FROM c0 LEFT JOIN vt a ON {in_force("a", "c0.agreement_id", "c0.charge_start")}
 LEFT JOIN ver r ON r.agreement_id = c0.agreement_id AND r.is_ref
 """
 
@@ -42,7 +59,7 @@ FROM cand c JOIN l USING (ord) GROUP BY c.ord
 """
 
 #: Whole lines: the deals covering the local charge date.
-WHOLE = """
+WHOLE = f"""
 CREATE OR REPLACE TEMP TABLE np AS
 SELECT l.ord, count(c.deal_id) AS n,
        CASE WHEN count(c.deal_id) = 1 THEN min(c.deal_id) END AS deal_id,
@@ -50,24 +67,27 @@ SELECT l.ord, count(c.deal_id) AS n,
        string_agg(c.deal_id, ', ' ORDER BY c.deal_id) AS names
 FROM l LEFT JOIN lc USING (ord)
 LEFT JOIN cand c ON c.ord = l.ord
-    AND c.valid_from <= timezone(c.dtz, l.charge_start)::DATE
-    AND (c.valid_to IS NULL OR timezone(c.dtz, l.charge_start)::DATE < c.valid_to)
+    AND c.valid_from <= {local_day("c.dtz", "l.charge_start")}
+    AND (c.valid_to IS NULL OR {local_day("c.dtz", "l.charge_start")} < c.valid_to)
 WHERE NOT coalesce(lc.pr, false)
 GROUP BY l.ord
 """
 
 #: Prorated lines: cut at the local midnights of the candidates' windows.
-CUTS = """
+CUTS = f"""
 CREATE OR REPLACE TEMP TABLE pseg AS
 WITH pl AS (SELECT l.ord, l.charge_start, l.charge_end FROM l JOIN lc USING (ord) WHERE lc.pr),
 cuts AS (
     SELECT ord, charge_start AS t FROM pl
     UNION SELECT ord, charge_end FROM pl
     UNION
-    SELECT pl.ord, b.t FROM pl JOIN cand c USING (ord)
-    CROSS JOIN LATERAL (SELECT unnest([timezone(c.dtz, c.valid_from::TIMESTAMP),
-                                       timezone(c.dtz, c.valid_to::TIMESTAMP)]) AS t) b
-    WHERE b.t > pl.charge_start AND b.t < pl.charge_end
+    SELECT ord, t FROM (
+        SELECT pl.ord, pl.charge_start, pl.charge_end, {local_midnight("c.dtz", "c.valid_from")} AS t
+        FROM pl JOIN cand c USING (ord)
+        UNION ALL
+        SELECT pl.ord, pl.charge_start, pl.charge_end, {local_midnight("c.dtz", "c.valid_to")}
+        FROM pl JOIN cand c USING (ord)
+    ) b WHERE b.t > b.charge_start AND b.t < b.charge_end
 )
 SELECT ord, k, s, e FROM (
     SELECT ord, t AS s, lead(t) OVER (PARTITION BY ord ORDER BY t) AS e,
@@ -77,18 +97,18 @@ SELECT ord, k, s, e FROM (
 """
 
 #: Each segment's covering deals, tested in the zone of the version in force at its start.
-SEGMENT_OWNERS = """
+SEGMENT_OWNERS = f"""
 CREATE OR REPLACE TEMP TABLE psegcov AS
 WITH sc AS (
     SELECT g.ord, g.k, g.s, g.e, c.deal_id, c.agreement_id, c.valid_from, c.valid_to
     FROM pseg g JOIN cand c ON c.ord = g.ord
 ), scz AS (
     SELECT sc.*, coalesce(a.tz, r.tz, 'UTC') AS stz
-    FROM sc ASOF LEFT JOIN vt a ON a.agreement_id = sc.agreement_id AND sc.s >= a.eff_at
+    FROM sc LEFT JOIN vt a ON {in_force("a", "sc.agreement_id", "sc.s")}
     LEFT JOIN ver r ON r.agreement_id = sc.agreement_id AND r.is_ref
 ), cov AS (
-    SELECT *, valid_from <= timezone(stz, s)::DATE
-              AND (valid_to IS NULL OR timezone(stz, s)::DATE < valid_to) AS covers
+    SELECT *, valid_from <= {local_day("stz", "s")}
+              AND (valid_to IS NULL OR {local_day("stz", "s")} < valid_to) AS covers
     FROM scz
 )
 SELECT ord, k, s, e, count(*) FILTER (WHERE covers) AS n,
@@ -142,12 +162,12 @@ WITH amb AS (
 )
 SELECT x.ord, x.k, x.kind, l.line_id,
        CASE WHEN x.kind = 'missing_deal' THEN {_MISSING} ELSE {_AMBIGUOUS} END AS message,
-       l.billing_period, (l.charge_start AT TIME ZONE 'UTC')::DATE AS utc_day
+       l.billing_period, {local_day("'UTC'", "l.charge_start")} AS utc_day
 FROM x JOIN l USING (ord)
 """
 
 
-def resolve_deals(con: duckdb.DuckDBPyConnection) -> None:
+def resolve_deals(ex: Executor) -> None:
     """Create ``part``, ``la`` and ``mapfind`` from ``l`` and the reference tables."""
     for sql in (
         VERSION_TIMELINE,
@@ -160,4 +180,4 @@ def resolve_deals(con: duckdb.DuckDBPyConnection) -> None:
         MAPPED_AGREEMENTS,
         FINDINGS,
     ):
-        con.execute(sql)
+        ex.run(sql)

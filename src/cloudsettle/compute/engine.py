@@ -1,9 +1,9 @@
-"""The bulk engine's entry point: a period's statements from DuckDB, steps 6–11 in the core.
+"""The bulk engine's entry point: a period's statements from SQL, steps 6–11 in the core.
 
 ``settle_period_bulk`` has the meaning of
 :func:`cloudsettle.core.settlement.run.settle_period`: the same statements, the
 same findings. Reference data come from a :class:`Book`; lines from an Arrow
-table or a Parquet file. Steps 1–5 run as SQL over every statement of the run
+table or Parquet. Steps 1–5 run as SQL (DuckDB, or Spark: ``compute.backend``) over every statement of the run
 at once (the run's statements, the finalized ones recomputed for step 9, and
 the probes behind ``no_agreement_version``); each statement's lines then go
 through the core's :func:`finish_statement`.
@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -23,7 +22,16 @@ import pyarrow as pa
 from cloudsettle.compute import base, clawback, deals, rate, select, tiers
 from cloudsettle.compute import lines as line_table
 from cloudsettle.compute import statement as statement_lines
-from cloudsettle.compute.arrow import line_from_row
+from cloudsettle.compute.arrow import LINE_SCHEMA, line_from_row
+from cloudsettle.compute.backend import (
+    Backend,
+    BulkSettings,
+    DuckDBBackend,
+    Executor,
+    LineSource,
+    as_executor,
+)
+from cloudsettle.compute.backend import connect as connect  # where the benchmark and tests find it
 from cloudsettle.compute.reference import book_scales, load_reference, version_index
 from cloudsettle.compute.scales import Scales
 from cloudsettle.core.agreements import Agreement, AgreementVersion
@@ -52,35 +60,6 @@ from cloudsettle.core.settlement.statement import (
 
 
 @dataclass(frozen=True, slots=True)
-class BulkSettings:
-    """How the DuckDB connection may use the machine.
-
-    Attributes:
-      memory_limit: DuckDB's ``memory_limit``; past it, operators spill to
-        ``temp_directory`` instead of failing.
-      temp_directory: where spilled data goes (DuckDB's default when None).
-      threads: worker threads.
-    """
-
-    memory_limit: str = "2GB"
-    temp_directory: Path | None = None
-    threads: int = 2
-
-
-def connect(settings: BulkSettings | None = None) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB connection with the engine's limits, times in UTC."""
-    chosen = settings or BulkSettings()
-    con = duckdb.connect(":memory:")
-    con.execute(f"SET memory_limit = '{chosen.memory_limit}'")
-    con.execute(f"SET threads = {int(chosen.threads)}")
-    if chosen.temp_directory is not None:
-        con.execute("SET temp_directory = ?", [str(chosen.temp_directory)])
-    con.execute("SET TimeZone = 'UTC'")
-    con.execute("SET enable_progress_bar = false")
-    return con
-
-
-@dataclass(frozen=True, slots=True)
 class _Spec:
     """One statement to compute: the run's, a finalized one recomputed, or a probe."""
 
@@ -105,7 +84,7 @@ class _Computed:
 
 def settle_period_bulk(
     book: Book,
-    lines: pa.Table | Path,
+    lines: pa.Table | LineSource,
     period_name: str,
     *,
     partner_id: str | None = None,
@@ -114,12 +93,16 @@ def settle_period_bulk(
     adjustments: Mapping[str, Sequence[ManualAdjustment]] | None = None,
     skip: frozenset[str] = frozenset(),
     settings: BulkSettings | None = None,
+    backend: Backend | None = None,
 ) -> RunResult:
     """Every statement of ``period_name``, as ``core.settlement.run.settle_period`` gives it.
 
     ``book`` supplies partners, agreements, deals, customers and FX rates (its
     ``lines`` are not read); ``lines`` is an Arrow table of
-    :data:`~cloudsettle.compute.arrow.LINE_SCHEMA` or a Parquet file of it.
+    :data:`~cloudsettle.compute.arrow.LINE_SCHEMA`, or Parquet of it: a file, a
+    directory or glob of files (ordered by name), or a URI the backend reads
+    (``s3a://…`` on Spark). ``backend`` says where the SQL runs: DuckDB with
+    ``settings`` by default, or ``compute.spark.SparkBackend`` (same statements).
     """
     runs: list[tuple[Agreement, _Spec | None, list[tuple[FinalizedStatement, _Spec]], _Spec | None]] = []
     specs: list[_Spec] = []
@@ -150,11 +133,11 @@ def settle_period_bulk(
             again.append((fin, spec(agreement, fin_version, fin_period)))
         runs.append((agreement, main, again, None))
 
-    con = connect(settings)
+    ex = (backend or DuckDBBackend(settings)).open()
     try:
-        computed, mapping = _compute(con, book, lines, specs, period_name)
+        computed, mapping = _compute(ex, book, lines, specs, period_name)
     finally:
-        con.close()
+        ex.close()
 
     statements: list[Statement] = []
     findings: list[Finding] = list(mapping)
@@ -247,19 +230,21 @@ def _statement(
     )
 
 
-def prepare(con: duckdb.DuckDBPyConnection, book: Book, lines: pa.Table | Path) -> Scales:
+def prepare(target: Executor | duckdb.DuckDBPyConnection, book: Book, lines: pa.Table | LineSource) -> Scales:
     """Load reference data and lines, and resolve deals (the part every run shares)."""
+    ex = as_executor(target)
     scales = book_scales(book)
-    load_reference(con, book, scales)
-    line_table.register_source(con, lines)
-    line_scale = line_table.line_scale(con)
-    line_table.load_lines(con, line_scale)
-    deals.resolve_deals(con)
+    load_reference(ex, book, scales)
+    line_table.register_source(ex, lines)
+    line_scale = line_table.line_scale(ex)
+    line_table.load_lines(ex, line_scale)
+    deals.resolve_deals(ex)
     return Scales(scales.rate, scales.fx, scales.share, scales.uplift, scales.band, line=line_scale)
 
 
-def run_steps(con: duckdb.DuckDBPyConnection, scales: Scales, specs: Sequence[_Spec]) -> Scales:
+def run_steps(target: Executor | duckdb.DuckDBPyConnection, scales: Scales, specs: Sequence[_Spec]) -> Scales:
     """Steps 1–5 for ``specs`` as SQL: leaves ``sl`` (statement lines) and ``slu`` (uplift)."""
+    ex = as_executor(target)
     st = pa.table(
         {
             "sid": pa.array([s.sid for s in specs], pa.int64()),
@@ -269,21 +254,19 @@ def run_steps(con: duckdb.DuckDBPyConnection, scales: Scales, specs: Sequence[_S
             "p_end": pa.array([s.period.end for s in specs], pa.date32()),
         }
     )
-    con.register("st_arrow", st)
-    con.execute("CREATE OR REPLACE TEMP TABLE st AS SELECT * FROM st_arrow")
-    con.unregister("st_arrow")
-    select.select(con)
-    con.execute(clawback.FROM_ELSEWHERE)
-    con.execute(
+    ex.register("st", st)
+    select.select(ex)
+    ex.run(clawback.FROM_ELSEWHERE)
+    ex.run(
         "CREATE OR REPLACE TEMP TABLE need AS SELECT DISTINCT sid, ord FROM ps "
         "UNION SELECT DISTINCT sid, ord FROM px0"
     )
-    base.fx_lookup(con, scales)
-    con.execute(clawback.REFUND_KINDS)
-    clawback.from_elsewhere(con)
-    con.execute(statement_lines.JOBS)
-    rate.segments(con)
-    fraction_scale, terminating = base.fraction_scale(con)
+    base.fx_lookup(ex, scales)
+    ex.run(clawback.REFUND_KINDS)
+    clawback.from_elsewhere(ex)
+    ex.run(statement_lines.JOBS)
+    rate.segments(ex)
+    fraction_scale, terminating = base.fraction_scale(ex)
     scales = Scales(
         scales.rate,
         scales.fx,
@@ -294,9 +277,9 @@ def run_steps(con: duckdb.DuckDBPyConnection, scales: Scales, specs: Sequence[_S
         fraction=fraction_scale,
         terminating=terminating,
     )
-    statement_lines.segment_values(con, scales)
-    statement_lines.statement_lines(con, scales)
-    tiers.attribute(con, scales, scales.base)
+    statement_lines.segment_values(ex, scales)
+    statement_lines.statement_lines(ex, scales)
+    tiers.attribute(ex, scales, scales.base)
     return scales
 
 
@@ -309,27 +292,27 @@ FROM sl LEFT JOIN slu u USING (rid) ORDER BY sl.rid
 
 
 def _compute(
-    con: duckdb.DuckDBPyConnection,
+    ex: Executor,
     book: Book,
-    lines: pa.Table | Path,
+    lines: pa.Table | LineSource,
     specs: Sequence[_Spec],
     period_name: str,
 ) -> tuple[dict[int, _Computed], list[Finding]]:
-    scales = prepare(con, book, lines)
-    mapping = _mapping_findings(con, period_name)
+    scales = prepare(ex, book, lines)
+    mapping = _mapping_findings(ex, period_name)
     computed = {s.sid: _Computed() for s in specs}
     if not specs:
         return computed, mapping
-    run_steps(con, scales, specs)
+    run_steps(ex, scales, specs)
     by_sid = {s.sid: s for s in specs}
-    for (sid,) in con.execute("SELECT DISTINCT sid FROM ps WHERE memb = 'in'").fetchall():
+    for (sid,) in ex.rows("SELECT DISTINCT sid FROM ps WHERE memb = 'in'"):
         computed[sid].selected_any = True
-    for (sid,) in con.execute("SELECT DISTINCT sid FROM px").fetchall():
+    for (sid,) in ex.rows("SELECT DISTINCT sid FROM px"):
         computed[sid].clawed_here = True
-    billing = _billing_lines(con, lines)
+    billing = _billing_lines(ex, lines)
     roles = {r.value: r for r in LineRole}
     reasons = {r.value: r for r in Reason}
-    for row in con.execute(_ROWS).fetchall():
+    for row in ex.rows(_ROWS):
         (
             sid,
             ord_,
@@ -379,33 +362,33 @@ def _compute(
     return computed, mapping
 
 
-def _billing_lines(con: duckdb.DuckDBPyConnection, lines: pa.Table | Path) -> dict[int, BillingLine]:
+def _billing_lines(ex: Executor, lines: pa.Table | LineSource) -> dict[int, BillingLine]:
     """The billing lines the statements name, rebuilt once each from the input."""
-    ords = [r[0] for r in con.execute("SELECT DISTINCT ord FROM sl ORDER BY ord").fetchall()]
-    if isinstance(lines, Path):
-        table = con.sql(
-            "SELECT * FROM lsrc WHERE ord IN (SELECT DISTINCT ord FROM sl) ORDER BY ord"
-        ).to_arrow_table()
-    else:
+    ords = [r[0] for r in ex.rows("SELECT DISTINCT ord FROM sl ORDER BY ord")]
+    if isinstance(lines, pa.Table):
         table = lines.take(pa.array(ords, pa.int64()))
+    else:
+        found = ex.fetch_arrow("SELECT * FROM lsrc WHERE ord IN (SELECT DISTINCT ord FROM sl) ORDER BY ord")
+        # Only the line columns, typed as written (a backend may hand instants back without
+        # their zone; the Parquet holds UTC).
+        table = pa.table(
+            [found.column(n).cast(LINE_SCHEMA.field(n).type) for n in LINE_SCHEMA.names], schema=LINE_SCHEMA
+        )
     rows = table.to_pylist()
     return {o: line_from_row(r) for o, r in zip(ords, rows, strict=True)}
 
 
-def _mapping_findings(con: duckdb.DuckDBPyConnection, period_name: str) -> list[Finding]:
+def _mapping_findings(ex: Executor, period_name: str) -> list[Finding]:
     """``missing_deal`` and ``ambiguous_deal`` of the lines billed or charged (UTC) in the period."""
     try:
         period: Period | None = parse_period(period_name, anchor=None)
     except ValueError:
         period = None
     where = ""
-    params: list[Any] = []
     if period is not None:
-        where = "WHERE billing_period BETWEEN ? AND ? OR utc_day BETWEEN ? AND ?"
-        params = [period.start, period.end, period.start, period.end]
-    rows = con.execute(
-        f"SELECT kind, message, line_id FROM mapfind {where} ORDER BY ord, k", params
-    ).fetchall()
+        start, end = f"DATE '{period.start.isoformat()}'", f"DATE '{period.end.isoformat()}'"
+        where = f"WHERE billing_period BETWEEN {start} AND {end} OR utc_day BETWEEN {start} AND {end}"
+    rows = ex.rows(f"SELECT kind, message, line_id FROM mapfind {where} ORDER BY ord, k")
     found: dict[Finding, None] = {}
     for kind, message, line_id in rows:
         found[Finding(FindingKind(kind), message, line_id=line_id)] = None

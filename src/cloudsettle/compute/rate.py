@@ -11,9 +11,8 @@ pieces with the same rule merge — as ``core/settlement/rate.py`` does.
 
 from __future__ import annotations
 
-import duckdb
-
-from cloudsettle.compute.select import local_day
+from cloudsettle.compute.backend import Executor
+from cloudsettle.compute.select import local_day, local_midnight
 from cloudsettle.core.agreements import MATCH_KEYS
 
 _ATTRIBUTE = {key: f"l.{key}" for key in MATCH_KEYS} | {"customer_segment": "l.seg"}
@@ -33,10 +32,13 @@ cuts AS (
     SELECT jid, p_start AS t FROM j WHERE pr
     UNION SELECT jid, p_end FROM j WHERE pr
     UNION
-    SELECT j.jid, b.t FROM j JOIN rul r ON r.agreement_id = j.agreement_id AND r.vidx = j.vidx
-    CROSS JOIN LATERAL (SELECT unnest([timezone(j.tz, r.valid_from::TIMESTAMP),
-                                       timezone(j.tz, r.valid_to::TIMESTAMP)]) AS t) b
-    WHERE j.pr AND b.t > j.p_start AND b.t < j.p_end
+    SELECT jid, t FROM (
+        SELECT j.jid, j.pr, j.p_start, j.p_end, {local_midnight("j.tz", "r.valid_from")} AS t
+        FROM j JOIN rul r ON r.agreement_id = j.agreement_id AND r.vidx = j.vidx
+        UNION ALL
+        SELECT j.jid, j.pr, j.p_start, j.p_end, {local_midnight("j.tz", "r.valid_to")}
+        FROM j JOIN rul r ON r.agreement_id = j.agreement_id AND r.vidx = j.vidx
+    ) b WHERE b.pr AND b.t > b.p_start AND b.t < b.p_end
 ),
 pieces AS (
     SELECT jid, s, e, row_number() OVER (PARTITION BY jid ORDER BY s) AS k
@@ -80,6 +82,6 @@ FROM rseg g JOIN rq q USING (jid) LEFT JOIN rul r ON r.agreement_id = q.agreemen
 """
 
 
-def segments(con: duckdb.DuckDBPyConnection) -> None:
+def segments(ex: Executor) -> None:
     """Create ``rseg`` from ``rq`` (rules are attached later by :data:`SEGMENT_RULES`)."""
-    con.execute(SEGMENTS)
+    ex.run(SEGMENTS)

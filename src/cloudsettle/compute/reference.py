@@ -1,4 +1,4 @@
-"""Reference data as small DuckDB tables: agreements and versions, rules, tier bands,
+"""Reference data as small SQL tables: agreements and versions, rules, tier bands,
 deals, FX rates and customers, read from a core :class:`Book`.
 
 A version is named by its agreement and its position in ``Agreement.versions``
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 
+from cloudsettle.compute.backend import Executor
 from cloudsettle.compute.scales import Scales, max_scale
 from cloudsettle.core.agreements import MATCH_KEYS, Agreement, AgreementVersion
 from cloudsettle.core.settlement.book import Book
@@ -37,7 +37,7 @@ def version_index(agreement: Agreement, version: AgreementVersion) -> int:
     return agreement.versions.index(version)
 
 
-def load_reference(con: duckdb.DuckDBPyConnection, book: Book, scales: Scales) -> None:
+def load_reference(ex: Executor, book: Book, scales: Scales) -> None:
     """Create the tables ``ver``, ``rul``, ``band``, ``deal``, ``fx`` and ``cust``."""
     ver: list[dict[str, Any]] = []
     rul: list[dict[str, Any]] = []
@@ -101,7 +101,7 @@ def load_reference(con: duckdb.DuckDBPyConnection, book: Book, scales: Scales) -
     dec = pa.decimal128
     text_list = pa.list_(pa.string())
     _create(
-        con,
+        ex,
         "ver",
         ver,
         pa.schema(
@@ -130,7 +130,7 @@ def load_reference(con: duckdb.DuckDBPyConnection, book: Book, scales: Scales) -
         ),
     )
     _create(
-        con,
+        ex,
         "rul",
         rul,
         pa.schema(
@@ -147,7 +147,7 @@ def load_reference(con: duckdb.DuckDBPyConnection, book: Book, scales: Scales) -
         ),
     )
     _create(
-        con,
+        ex,
         "band",
         band,
         pa.schema(
@@ -176,7 +176,7 @@ def load_reference(con: duckdb.DuckDBPyConnection, book: Book, scales: Scales) -
         for i, d in enumerate(book.deals)
     ]
     _create(
-        con,
+        ex,
         "deal",
         deals,
         pa.schema(
@@ -198,7 +198,7 @@ def load_reference(con: duckdb.DuckDBPyConnection, book: Book, scales: Scales) -
         for r in book.fx.entries()
     ]
     _create(
-        con,
+        ex,
         "fx",
         fx,
         pa.schema(
@@ -215,7 +215,7 @@ def load_reference(con: duckdb.DuckDBPyConnection, book: Book, scales: Scales) -
         for c in book.customers.values()
     ]
     _create(
-        con,
+        ex,
         "cust",
         cust,
         pa.schema(
@@ -228,8 +228,5 @@ def load_reference(con: duckdb.DuckDBPyConnection, book: Book, scales: Scales) -
     )
 
 
-def _create(con: duckdb.DuckDBPyConnection, name: str, rows: list[dict[str, Any]], schema: pa.Schema) -> None:
-    table = pa.Table.from_pylist(rows, schema=schema)
-    con.register(f"{name}_arrow", table)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")
-    con.unregister(f"{name}_arrow")
+def _create(ex: Executor, name: str, rows: list[dict[str, Any]], schema: pa.Schema) -> None:
+    ex.register(name, pa.Table.from_pylist(rows, schema=schema))

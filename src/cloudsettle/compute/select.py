@@ -9,7 +9,7 @@ payment basis (``'deferred'``), with the local charge date in the version's zone
 
 from __future__ import annotations
 
-import duckdb
+from cloudsettle.compute.backend import Executor
 
 STATEMENT_VERSIONS = """
 CREATE OR REPLACE TEMP TABLE stv AS
@@ -24,8 +24,24 @@ def counts(s: str, ln: str) -> str:
 
 
 def local_day(tz: str, instant: str) -> str:
-    """SQL: the local date of ``instant`` in the zone ``tz``."""
+    """SQL: the local date of ``instant`` in the zone ``tz``.
+
+    The engine names zones only through this and :func:`local_midnight`: DuckDB's
+    ``timezone()`` means one thing for an instant and another for a wall time, and
+    the Spark translation (``compute/spark.py``) tells them apart by these two shapes.
+    """
     return f"timezone({tz}, {instant})::DATE"
+
+
+def local_midnight(tz: str, day: str) -> str:
+    """SQL: the instant the local date ``day`` begins in the zone ``tz``."""
+    return f"timezone({tz}, {day}::TIMESTAMP)"
+
+
+def days_between(start: str, end: str) -> str:
+    """SQL: whole days from date ``start`` to date ``end`` (``date_diff``: Spark has no
+    integer ``date - date``)."""
+    return f"date_diff('day', {start}, {end})"
 
 
 def basis_day(s: str, ln: str) -> str:
@@ -59,7 +75,7 @@ SELECT * FROM (
 """
 
 
-def select(con: duckdb.DuckDBPyConnection) -> None:
+def select(ex: Executor) -> None:
     """Create ``stv`` and ``ps`` from ``st``, ``ver``, ``part`` and ``l``."""
-    con.execute(STATEMENT_VERSIONS)
-    con.execute(SELECTED)
+    ex.run(STATEMENT_VERSIONS)
+    ex.run(SELECTED)

@@ -10,11 +10,10 @@ numbers the rows in the reference engine's walk order, which the core's
 
 from __future__ import annotations
 
-import duckdb
-
+from cloudsettle.compute.backend import Executor
 from cloudsettle.compute.base import billed_raw, converted, excluded, fraction, mul, raw_base
 from cloudsettle.compute.scales import Scales, dec
-from cloudsettle.compute.select import local_day
+from cloudsettle.compute.select import days_between, local_day
 
 #: Rating jobs: every selected part under its statement's version (a), and the
 #: parts of each clawed-back original that this agreement paid, under the
@@ -31,12 +30,12 @@ SELECT row_number() OVER (ORDER BY job, sid, ord, pseq) AS jid, * FROM (
 """
 
 
-def segment_values(con: duckdb.DuckDBPyConnection, scales: Scales) -> None:
+def segment_values(ex: Executor, scales: Scales) -> None:
     """Create ``sv`` (each segment's fraction and rule), ``orate`` (each clawed-back
     original's rate) and ``ssrate`` (each same-period refund's original's rate)."""
     seg_frac = fraction("g.snum", "(l.ce_us - l.cs_us)", scales.fraction)
     part_frac = fraction("q.pnum", "q.pden", scales.fraction)
-    con.execute(f"""
+    ex.run(f"""
         CREATE OR REPLACE TEMP TABLE sv AS
         SELECT g.jid, g.sseq, g.rord, g.nseg, r.rule_id, coalesce(r.rate, 0)::{dec(scales.rate)} AS rate,
                CASE WHEN g.nseg = 1 THEN {part_frac} ELSE {seg_frac} END AS sfrac
@@ -45,7 +44,7 @@ def segment_values(con: duckdb.DuckDBPyConnection, scales: Scales) -> None:
     """)
     weighted, _ = mul("g.sfrac", scales.fraction, "g.rate", scales.rate)
     eff = dec(scales.effective_rate)
-    con.execute(f"""
+    ex.run(f"""
         CREATE OR REPLACE TEMP TABLE orate AS
         SELECT q.sid, q.ord AS oord, sum({weighted})::{eff} AS orig_rate,
                arg_min(g.rule_id, q.pseq * 1000000 + g.sseq) FILTER (WHERE g.rord IS NOT NULL) AS orule
@@ -53,11 +52,13 @@ def segment_values(con: duckdb.DuckDBPyConnection, scales: Scales) -> None:
     """)
     unit = f"CAST('1e-{scales.effective_rate}' AS {eff})" if scales.effective_rate else f"1::{eff}"
     x_int = f"(abs(a.x) * {10**scales.effective_rate})::HUGEINT"
-    f_int = f"(p.f * {10**scales.fraction})::HUGEINT"
-    divided = (
-        f"(sign(a.x) * (({x_int} * {10**scales.fraction} * 2 + {f_int}) // (2 * {f_int})))::{dec(0)} * {unit}"
-    )
-    con.execute(f"""
+    # ``f`` (a sum of fractions of one line) is at most 1: ``f_int`` fits a BIGINT, which keeps
+    # Spark's exact decimal quotient wide enough (see ``compute/spark.py``).
+    f_int = f"(p.f * {10**scales.fraction})::BIGINT"
+    sign = "(CASE WHEN a.x < 0 THEN -1 ELSE 1 END)"
+    quotient = f"(({x_int} * {10**scales.fraction} * 2 + {f_int}) // (2 * {f_int}))"
+    divided = f"({sign} * {quotient})::{dec(0)} * {unit}"
+    ex.run(f"""
         CREATE OR REPLACE TEMP TABLE ssrate AS
         WITH want AS (SELECT DISTINCT sid, oord FROM rk WHERE kind = 'same'),
         seg AS (
@@ -78,7 +79,7 @@ def segment_values(con: duckdb.DuckDBPyConnection, scales: Scales) -> None:
     """)
 
 
-def statement_lines(con: duckdb.DuckDBPyConnection, scales: Scales) -> None:
+def statement_lines(ex: Executor, scales: Scales) -> None:
     """Create ``sl``: every statement line of every statement in ``st``."""
     pfrac = fraction("x.pnum", "x.pden", scales.fraction)
     fx = "f.fx_rate"
@@ -103,7 +104,8 @@ def statement_lines(con: duckdb.DuckDBPyConnection, scales: Scales) -> None:
     base_t = dec(b_scale)
     fx_shown = "CASE WHEN f.conv THEN f.fx_rate END"
     no_reasons = "[]::VARCHAR[]"
-    inside = f"(s.window_days IS NULL OR c.cdate - {local_day('s.tz', 'ol.charge_start')} <= s.window_days)"
+    since = days_between(local_day("s.tz", "ol.charge_start"), "c.cdate")
+    inside = f"(s.window_days IS NULL OR {since} <= s.window_days)"
     # x: the selected (or elsewhere-clawed) part with its fraction, version, line and FX rate.
     parts = f"""
         SELECT x.*, {pfrac} AS frac FROM ps x
@@ -112,7 +114,7 @@ def statement_lines(con: duckdb.DuckDBPyConnection, scales: Scales) -> None:
     claw_base, _ = converted(raw_base("s", "l"), "c.frac", fx, scales)
     claw_billed, _ = converted(billed_raw("l"), "c.frac", fx, scales)
     join_fx = "JOIN fxl f ON f.sid = x.sid AND f.ord = x.ord"
-    con.execute(f"""
+    ex.run(f"""
         CREATE OR REPLACE TEMP TABLE sl0 AS
         WITH x AS ({parts}),
         deferred AS (
@@ -125,12 +127,12 @@ def statement_lines(con: duckdb.DuckDBPyConnection, scales: Scales) -> None:
             WHERE x.memb = 'deferred'
         ),
         normal AS (
-            SELECT y.* REPLACE ({amount_normal} AS amount) FROM (
+            SELECT y.*, {amount_normal} AS amount FROM (
                 SELECT x.sid, 0 AS pass, x.ord, x.pseq, g.sseq, 'commission' AS role, x.deal_id,
                        g.sfrac AS frac,
                        (CASE WHEN {missing} OR {excl} THEN 0 ELSE {seg_base} END)::{base_t} AS base,
                        (CASE WHEN {missing} THEN 0 ELSE {seg_billed} END)::{base_t} AS billed,
-                       {fx_shown} AS fx_shown, g.rule_id, g.rate, 0 AS amount,
+                       {fx_shown} AS fx_shown, g.rule_id, g.rate,
                        list_concat(
                            CASE WHEN {missing} THEN ['missing_fx_rate']
                                 WHEN {excl} THEN ['excluded'] ELSE {no_reasons} END,
@@ -149,10 +151,10 @@ def statement_lines(con: duckdb.DuckDBPyConnection, scales: Scales) -> None:
             ) y
         ),
         same AS (
-            SELECT y.* REPLACE ({amount_same} AS amount) FROM (
+            SELECT y.*, {amount_same} AS amount FROM (
                 SELECT x.sid, 0 AS pass, x.ord, x.pseq, 0 AS sseq, 'commission' AS role, x.deal_id,
                        x.frac, ({whole_base})::{base_t} AS base, ({whole_billed})::{base_t} AS billed,
-                       {fx_shown} AS fx_shown, r.rule AS rule_id, r.rate, 0 AS amount,
+                       {fx_shown} AS fx_shown, r.rule AS rule_id, r.rate,
                        ['same_period_refund'] AS reasons, true AS measured, false AS f_no_rule,
                        false AS f_unlinked, false AS f_missing
                 FROM x JOIN stv s USING (sid) JOIN l ON l.ord = x.ord
@@ -183,16 +185,14 @@ def statement_lines(con: duckdb.DuckDBPyConnection, scales: Scales) -> None:
             FROM px x JOIN stv s USING (sid) JOIN l ON l.ord = x.ord
         ),
         clawback AS (
-            SELECT y.* EXCLUDE (crate, inside)
-                       REPLACE (CASE WHEN y.inside THEN {amount_claw} ELSE 0 END AS amount,
-                                (CASE WHEN y.inside THEN y.crate ELSE 0 END)::{dec(claw_scale)} AS rate)
+            SELECT y.*, CASE WHEN y.inside THEN {amount_claw} ELSE 0 END AS amount,
+                   (CASE WHEN y.inside THEN y.crate ELSE 0 END)::{dec(claw_scale)} AS rate
             FROM (
                 SELECT c.sid, c.pass, c.ord, c.pseq, 0 AS sseq, 'clawback' AS role, c.deal_id,
                        c.frac AS frac,
                        (CASE WHEN {missing} THEN 0 ELSE {claw_base} END)::{base_t} AS base,
                        (CASE WHEN {missing} OR NOT c.here THEN 0 ELSE {claw_billed} END)::{base_t} AS billed,
-                       {fx_shown} AS fx_shown, o.orule AS rule_id, {claw_rate} AS crate, 0 AS rate,
-                       0 AS amount,
+                       {fx_shown} AS fx_shown, o.orule AS rule_id, {claw_rate} AS crate,
                        list_concat(
                            CASE WHEN {inside} THEN ['clawback'] ELSE ['outside_clawback_window'] END,
                            CASE WHEN {missing} THEN ['missing_fx_rate'] ELSE {no_reasons} END) AS reasons,
@@ -210,7 +210,7 @@ def statement_lines(con: duckdb.DuckDBPyConnection, scales: Scales) -> None:
         UNION ALL SELECT {columns} FROM nothing
         UNION ALL SELECT {columns} FROM clawback
     """)
-    con.execute("""
+    ex.run("""
         CREATE OR REPLACE TEMP TABLE sl AS
         SELECT row_number() OVER (ORDER BY sid, pass, ord, pseq, sseq) AS rid, * FROM sl0
     """)

@@ -10,8 +10,7 @@ highest band reached by the whole measure, times the line's base.
 
 from __future__ import annotations
 
-import duckdb
-
+from cloudsettle.compute.backend import Executor
 from cloudsettle.compute.base import mul
 from cloudsettle.compute.scales import Scales, dec
 
@@ -33,12 +32,12 @@ def _f(x: str, scales: Scales, value_scale: int) -> str:
     return term
 
 
-def attribute(con: duckdb.DuckDBPyConnection, scales: Scales, base_scale: int) -> None:
+def attribute(ex: Executor, scales: Scales, base_scale: int) -> None:
     """Create ``slu(rid, uplift)`` for the measured lines of statements with tiers."""
     retro, retro_scale = mul("m.base", base_scale, "r.urate", scales.uplift)
     _, marginal_scale = mul("x", max(base_scale, scales.band), "b.uplift", scales.uplift)
     out = dec(max(retro_scale, marginal_scale))
-    con.execute(f"""
+    ex.run(f"""
         CREATE OR REPLACE TEMP TABLE slu AS
         WITH m AS (
             SELECT sl.sid, sl.rid, sl.base, s.agreement_id, s.vidx, s.tier_method,

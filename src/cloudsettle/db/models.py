@@ -584,6 +584,7 @@ class ShadowActualRow(Base):
 
 # The workflow tables live in their own module; importing it here registers them on the
 # metadata wherever the models are imported (migrations, tests, services).
+from cloudsettle.db import models_drafts as _drafts  # noqa: E402, F401
 from cloudsettle.db import models_ops as _ops  # noqa: E402, F401
 from cloudsettle.db import models_validation as _validation  # noqa: E402, F401
 from cloudsettle.db import models_workflow as _workflow  # noqa: E402, F401

@@ -13,6 +13,7 @@ approvals of one partner queue instead of racing to replace the same statement.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -38,13 +39,15 @@ from cloudsettle.db.models import (
     RunRow,
     StatementRow,
 )
-from cloudsettle.db.models_workflow import ApiTokenRow, CaseRow, UserRow
+from cloudsettle.db.models_workflow import ApiTokenRow, CaseEvidenceRow, CaseRow, UserRow
 from cloudsettle.ingest.raw_store import RawStore
 from cloudsettle.services import (
     audit,
+    case_queue,
     case_service,
     ingest_service,
     ledger_service,
+    party_history,
     payout_service,
     pull_service,
     settlement_service,
@@ -639,3 +642,262 @@ def export_focus(session: Session, who: Principal, *, period: str, output: Path,
     from cloudsettle.services.export_service import export_focus as write
 
     return write(session, period=period, output=output, fmt="parquet" if fmt == "parquet" else "csv")
+
+
+# --- web UI: the exception queue, parties' mapping history, the audit log viewer (issue 8) ---------
+
+
+def filtered_cases(
+    session: Session, who: Principal, wanted: case_queue.QueueFilter, *, at: datetime
+) -> case_queue.Queue:
+    """The queue a caller sees (a partner: its own disputes) narrowed by ``wanted`` as of
+    ``at``; naming another partner is answered as not found."""
+    require(who, P.CASE_READ)
+    wanted.check()
+    partner_id = scope_partner(who, wanted.partner_id) if wanted.partner_id else None
+    visible, _ = cases(session, who, Page(0, 2**31), status=None, kind=None)
+    return case_queue.build(visible, dataclasses.replace(wanted, partner_id=partner_id), at)
+
+
+def case_view(session: Session, who: Principal, case_id: int) -> dict[str, Any]:
+    """Everything about one case plus the statements it holds, resolved to their current rows."""
+    doc = case(session, who, case_id)
+    doc["statements"] = case_queue.held_statements(session, case_id)
+    return doc
+
+
+def case_workers(session: Session, who: Principal) -> list[str]:
+    """Who a case can be assigned to (asked by those who may assign)."""
+    require(who, P.CASE_WORK)
+    return case_queue.case_workers(session)
+
+
+def case_evidence(session: Session, who: Principal, *, case_id: int, sha256: str) -> CaseEvidenceRow:
+    """One evidence row of a case the caller may see (its file is in the raw store)."""
+    _visible_case(session, who, case_id)
+    return case_queue.evidence_row(session, case_id, sha256)
+
+
+def customer_history(
+    session: Session, who: Principal, *, provider: str, account_id: str
+) -> party_history.CustomerHistory:
+    """A customer's deals over time and who changed them when (configuration readers)."""
+    require(who, P.CONFIG_READ)
+    return party_history.customer_history(session, provider, account_id)
+
+
+def customer_mappings(
+    session: Session, who: Principal, *, partner_id: str | None = None
+) -> list[party_history.CustomerMapping]:
+    """Every customer (or a partner's) with its deals in time order."""
+    require(who, P.CONFIG_READ)
+    return party_history.customer_mappings(session, partner_id)
+
+
+def deal_views(
+    session: Session, who: Principal, *, partner_id: str | None = None
+) -> list[party_history.Ownership]:
+    """Deals with their life-cycle status and customer name."""
+    require(who, P.CONFIG_READ)
+    return party_history.deal_views(session, partner_id)
+
+
+def audit_log(
+    session: Session,
+    who: Principal,
+    *,
+    subject: str | None,
+    actor: str | None,
+    action: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    page: Page,
+) -> tuple[list[AuditEventRow], int]:
+    """Audit events newest first; an ``action`` ending in ``*`` (``case.*``) matches a prefix."""
+    require(who, P.AUDIT_READ)
+    prefix = action[:-1] if action and action.endswith("*") else None
+    rows = list(
+        audit.events(
+            session,
+            subject=subject,
+            actor=actor,
+            action=None if prefix is not None else action,
+            since=since,
+            until=until,
+        )
+    )
+    if prefix:
+        rows = [r for r in rows if r.action.startswith(prefix)]
+    rows.reverse()
+    return rows[page.offset : page.offset + page.limit], len(rows)
+
+
+# --- web UI: ingest and explain pages (issue 8) ------------------------------------------------------
+
+
+def batch_periods(session: Session, who: Principal, batch_ids: Sequence[int]) -> dict[int, list[str]]:
+    """The bill months each of these batches wrote lines for."""
+    require(who, P.DATA_READ)
+    from cloudsettle.services import ingest_view
+
+    return ingest_view.batch_periods(session, batch_ids)
+
+
+def batch_report(session: Session, who: Principal, batch_id: int) -> dict[str, Any]:
+    """One batch with its months, rejected rows, other findings and the cases it raised
+    (cases only for a caller who may read them)."""
+    from cloudsettle.services import ingest_view
+
+    row = batch(session, who, batch_id)
+    rejects, others = ingest_view.batch_findings(session, batch_id)
+    return {
+        "batch": row,
+        "periods": ingest_view.batch_periods(session, [batch_id]).get(batch_id, []),
+        "rejects": rejects,
+        "findings": others,
+        "cases": ingest_view.batch_cases(session, batch_id) if who.can(P.CASE_READ) else [],
+    }
+
+
+def explain_line(session: Session, who: Principal, statement_id: int, line_id: str) -> dict[str, Any]:
+    """One statement line explained: the statement document, the line, its source revision and
+    batch (file and row), and the text explanation. A partner sees only its own statements."""
+    from cloudsettle.services import ingest_view
+
+    doc = statement(session, who, statement_id)
+    items = [ln for ln in doc["lines"] if ln["line_id"] == line_id]
+    if not items:
+        raise NotFound(f"line {line_id} is not on statement {statement_id}")
+    line = items[0]
+    return {
+        "doc": doc,
+        "line": line,
+        "source": ingest_view.line_source(session, line["provider"], line_id, line["revision"]),
+        "text": explain_lines(session, doc, line_id=line_id)[1:],
+    }
+
+
+# --- agreements: drafts, comparison, what-if (web UI, issue 8) --------------------------------
+
+
+def agreement_overview(session: Session, who: Principal) -> list[dict[str, Any]]:
+    """Every agreement with its versions (number, effective date, currency) and open drafts."""
+    from cloudsettle.services import agreement_drafts
+
+    require(who, P.CONFIG_READ)
+    rows, _ = agreements(session, who, Page(0, 10_000))
+    drafts_open = agreement_drafts.open_draft_counts(session)
+    return [{"agreement": a, "versions": versions, "drafts": drafts_open.get(a.id, 0)}
+            for a, versions in rows]
+
+
+def agreement_detail(session: Session, who: Principal, agreement_id: str) -> dict[str, Any]:
+    """One agreement: its versions parsed (newest first) with which a statement used, and its drafts."""
+    from cloudsettle.services import agreement_drafts
+
+    require(who, P.CONFIG_READ)
+    row = agreement_drafts.agreement_row(session, agreement_id)
+    used = agreement_drafts.used_versions(session, agreement_id)
+    versions = [(v, agreement_drafts.stored_version(v), v.version in used)
+                for v in reversed(agreement_drafts.version_rows(session, agreement_id))]
+    return {"agreement": row, "versions": versions,
+            "drafts": agreement_drafts.drafts(session, agreement_id=agreement_id)}
+
+
+def agreement_draft(session: Session, who: Principal, agreement_id: str, draft_id: int) -> dict[str, Any]:
+    """One draft of an agreement, the agreement, and the periods its partner has statements for
+    (the periods a what-if can compare with)."""
+    from cloudsettle.services import agreement_drafts
+
+    require(who, P.CONFIG_READ)
+    row = agreement_drafts.draft(session, draft_id)
+    if row.agreement_id != agreement_id:
+        raise NotFound(f"no draft {draft_id} of {agreement_id}")
+    agreement = agreement_drafts.agreement_row(session, agreement_id)
+    return {"draft": row, "agreement": agreement,
+            "periods": agreement_drafts.statement_periods(session, agreement.partner_id)}
+
+
+def draft_starting_text(session: Session, who: Principal, agreement_id: str) -> str:
+    """The YAML a new draft of the agreement starts from (its newest version, renumbered);
+    for those who may write drafts."""
+    from cloudsettle.services import agreement_drafts
+
+    require(who, P.CONFIG_WRITE)
+    return agreement_drafts.starting_text(session, agreement_id)
+
+
+def compare_versions(session: Session, who: Principal, *, agreement_id: str, a: str | None,
+                     b: str | None) -> Any:
+    """Two versions or drafts of an agreement side by side (a ``Comparison``)."""
+    from cloudsettle.services import agreement_drafts
+
+    require(who, P.CONFIG_READ)
+    return agreement_drafts.compare(session, agreement_id=agreement_id, a=a, b=b)
+
+
+def save_draft(session: Session, who: Principal, *, agreement_id: str, draft_id: int | None,
+               text: str) -> Any:
+    """Create (``draft_id`` None) or update a draft from the editor's text; ``DraftInvalid`` lists
+    the problems when the text is refused."""
+    from cloudsettle.services import agreement_drafts
+
+    require(who, P.CONFIG_WRITE)
+    if draft_id is None:
+        return agreement_drafts.create(session, agreement_id=agreement_id, text=text, actor=who.name)
+    row = agreement_drafts.draft(session, draft_id)
+    if row.agreement_id != agreement_id:
+        raise NotFound(f"no draft {draft_id} of {agreement_id}")
+    return agreement_drafts.update(session, draft_id=draft_id, text=text, actor=who.name)
+
+
+def discard_draft(session: Session, who: Principal, *, draft_id: int) -> Any:
+    """Close a draft without applying it."""
+    from cloudsettle.services import agreement_drafts
+
+    require(who, P.CONFIG_WRITE)
+    return agreement_drafts.discard(session, draft_id=draft_id, actor=who.name)
+
+
+def activate_draft(session: Session, who: Principal, *, draft_id: int) -> ConfigSummary:
+    """Apply a draft as its agreement's version (the ``config load`` path; audited with the actor)."""
+    from cloudsettle.services import agreement_drafts
+
+    require(who, P.CONFIG_WRITE)
+    return agreement_drafts.activate(session, draft_id=draft_id, actor=who.name)
+
+
+def what_if(session: Session, who: Principal, *, draft_id: int, period: str) -> Any:
+    """A period recomputed with a draft in force, against the stored statements; nothing stored."""
+    from cloudsettle.services import agreement_drafts
+
+    require(who, P.CONFIG_READ)
+    require(who, P.STATEMENT_READ)
+    return agreement_drafts.what_if(session, draft_id=draft_id, period=period)
+
+
+# --- dashboard (issue 8) ---------------------------------------------------------------------------
+
+
+from cloudsettle.services import dashboard_service  # noqa: E402 - appended section, see above
+
+
+def dashboard(
+    session: Session, who: Principal, *, period: str | None, now: datetime
+) -> dashboard_service.Dashboard:
+    """The dashboard's figures: internal readers see every partner, the margin, validation
+    and freshness; a partner principal only its own partner's statements, lines and
+    disputes, never the margin or another partner."""
+    require(who, P.STATEMENT_READ)
+    if period:
+        settlement_service.check_period(period)
+    partner_id = scope_partner(who, None)
+    return dashboard_service.overview(
+        session,
+        period=period or None,
+        partner_id=partner_id,
+        margin=not who.is_partner_only,
+        cases=who.can(P.CASE_READ),
+        operations=who.can(P.DATA_READ) and not who.is_partner_only,
+        now=now,
+    )

@@ -35,6 +35,8 @@ from cloudsettle.services.categories import configured_categories
 from cloudsettle.services.errors import BadInput
 from cloudsettle.services.records import revision_row
 from cloudsettle.services.validation_service import BatchChecks, header_of
+from cloudsettle.store.ingest import BatchSink
+from cloudsettle.store.lines import LineStore
 
 PROVIDERS = ("tencent", "huawei", "focus")
 #: Rows classified and written together; bounds the memory an ingest needs.
@@ -70,9 +72,11 @@ def ingest_file(
     provider: str | None,
     actor: str,
     categories: CategoryMap | None = None,
+    line_store: LineStore | None = None,
 ) -> IngestReport:
     """Ingest one bill file. Raises BadInput when the file cannot be read at all or its
-    headers match no known format (the file is refused whole)."""
+    headers match no known format (the file is refused whole). With ``line_store``, the
+    batch's new revisions are also written there (see :func:`apply_batch`)."""
     if provider is not None and provider not in PROVIDERS:
         raise BadInput(f"{path.name}: unknown provider {provider!r} (use: {', '.join(PROVIDERS)})")
     if not path.is_file():
@@ -95,6 +99,7 @@ def ingest_file(
             items=items,
             actor=actor,
             columns=header_of(path),
+            line_store=line_store,
         )
     except (UnknownFormatError, UnreadableSourceError) as exc:
         raise BadInput(str(exc)) from exc
@@ -113,6 +118,7 @@ def apply_batch(
     items: Iterable[tuple[int, BillingLine | RowError]],
     actor: str,
     columns: Sequence[str] | None = None,
+    line_store: LineStore | None = None,
 ) -> IngestReport:
     """Record a raw batch (a file or a pull) and its lines: new lines and changed ones become
     revisions, the rest is counted; duplicates and bad rows become findings.
@@ -121,6 +127,9 @@ def apply_batch(
     in memory one chunk at a time (plus a digest per line identity, to find repeats).
     The validation checks watch the rows as they pass (issue 4; ``columns``: the file's
     header, for source drift).
+
+    With ``line_store`` (issue 6), the new and revised lines also go to the line store as
+    batch ``<id>``: staged here, committed when the session commits, dropped when it does not.
     """
     checks = BatchChecks(provider, f"{provider}:{source_kind}:{fmt}")
     items = checks.watch(items)
@@ -153,29 +162,15 @@ def apply_batch(
     session.add(batch)
     session.flush()
     report = IngestReport(name, batch.id, stored.sha256, fmt)
-    in_file: dict[tuple[str, str], set[str]] = {}
-    chunk: list[tuple[int, BillingLine]] = []
-    for row_number, item in items:
-        if isinstance(item, RowError):
-            report.errors.append(item)
-            report.rejected += 1
-            session.add(
-                FindingRow(
-                    kind="bad_row",
-                    message=str(item),
-                    batch_id=batch.id,
-                    file_name=item.file_name,
-                    row_number=item.row_number,
-                    column_name=item.column,
-                    created_at=stamp,
-                )
-            )
-            continue
-        chunk.append((row_number, item))
-        if len(chunk) >= CHUNK_ROWS:
-            _apply_chunk(session, batch, stamp, chunk, in_file, report)
-            chunk = []
-    _apply_chunk(session, batch, stamp, chunk, in_file, report)
+    sink = BatchSink(line_store, batch.id) if line_store is not None else None
+    try:
+        _read_rows(session, batch, stamp, items, report, sink)
+        if sink is not None:
+            sink.finish(session)
+    except BaseException:
+        if sink is not None:
+            sink.abort()
+        raise
     batch.rows_total, batch.rows_new, batch.rows_revised = report.total, report.new, report.revised
     batch.rows_unchanged, batch.rows_duplicate = report.unchanged, report.duplicate
     batch.rows_rejected = report.rejected
@@ -197,6 +192,40 @@ def apply_batch(
     return report
 
 
+def _read_rows(
+    session: Session,
+    batch: IngestBatchRow,
+    stamp: datetime,
+    items: Iterable[tuple[int, BillingLine | RowError]],
+    report: IngestReport,
+    sink: BatchSink | None,
+) -> None:
+    """Record bad rows and apply the good ones chunk by chunk."""
+    in_file: dict[tuple[str, str], set[str]] = {}
+    chunk: list[tuple[int, BillingLine]] = []
+    for row_number, item in items:
+        if isinstance(item, RowError):
+            report.errors.append(item)
+            report.rejected += 1
+            session.add(
+                FindingRow(
+                    kind="bad_row",
+                    message=str(item),
+                    batch_id=batch.id,
+                    file_name=item.file_name,
+                    row_number=item.row_number,
+                    column_name=item.column,
+                    created_at=stamp,
+                )
+            )
+            continue
+        chunk.append((row_number, item))
+        if len(chunk) >= CHUNK_ROWS:
+            _apply_chunk(session, batch, stamp, chunk, in_file, report, sink)
+            chunk = []
+    _apply_chunk(session, batch, stamp, chunk, in_file, report, sink)
+
+
 def _apply_chunk(
     session: Session,
     batch: IngestBatchRow,
@@ -204,6 +233,7 @@ def _apply_chunk(
     chunk: list[tuple[int, BillingLine]],
     in_file: dict[tuple[str, str], set[str]],
     report: IngestReport,
+    sink: BatchSink | None = None,
 ) -> None:
     """Classify one chunk against the store (which holds the earlier chunks already) and
     write its new revisions."""
@@ -245,6 +275,7 @@ def _apply_chunk(
     new_heads: dict[tuple[str, str], int] = {}
     moved_heads: dict[tuple[str, str], int] = {}
     revisions = []
+    to_sink: list[tuple[BillingLine, int]] = []
     for (row_number, _, _), classified in zip(fresh, classification.lines, strict=True):
         outcome = classified.outcome
         setattr(report, outcome.value, getattr(report, outcome.value) + 1)
@@ -254,6 +285,7 @@ def _apply_chunk(
         revision = heads[key][0] + 1 if key in heads else 1
         heads[key] = (revision, classified.content_hash)
         (moved_heads if key in known else new_heads)[key] = revision
+        to_sink.append((classified.line, revision))
         revisions.append(
             revision_row(
                 classified.line,
@@ -279,6 +311,8 @@ def _apply_chunk(
         )
     session.add_all(revisions)
     session.flush()
+    if sink is not None:
+        sink.add([line for line, _ in to_sink], [revision for _, revision in to_sink])
 
 
 def _older_hashes(

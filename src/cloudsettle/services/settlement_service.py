@@ -16,14 +16,15 @@ from __future__ import annotations
 import json
 import os
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from cloudsettle.core.agreements import Agreement
 from cloudsettle.core.findings import Finding, FindingKind
 from cloudsettle.core.money import ZERO, format_money, minor_unit, quantum
 from cloudsettle.core.periods import parse_period
@@ -107,13 +108,29 @@ class Computation:
     result: RunResult
 
 
-def compute(session: Session, *, period: str, partner_id: str | None) -> Computation:
-    """Calculate ``period`` from the store without writing anything."""
+def compute(
+    session: Session,
+    *,
+    period: str,
+    partner_id: str | None,
+    substitute: Mapping[str, Agreement] | None = None,
+    recompute_finalized: bool = False,
+) -> Computation:
+    """Calculate ``period`` from the store without writing anything.
+
+    ``substitute`` replaces agreements of the store by id (a what-if with a draft
+    version); ``recompute_finalized`` also computes the statements already finalized
+    for this period, which a real run leaves as they are.
+    """
     cutoff = cutoff_for(period, grace_days(session))
     loaded = load_book_as_of(session, cutoff)
+    if substitute:
+        agreements_now = {**loaded.book.agreements, **substitute}
+        loaded = replace(loaded, book=replace(loaded.book, agreements=agreements_now))
     book = MappedBook(loaded.book)
     existing = _statements(session, period, partner_id)
-    finalized_here = frozenset(s.agreement_id for s in existing if s.status in FINALIZED)
+    finalized_here = frozenset(
+        s.agreement_id for s in existing if s.status in FINALIZED and not recompute_finalized)
     agreements = [
         a for a in loaded.book.agreements.values() if partner_id is None or a.partner_id == partner_id
     ]

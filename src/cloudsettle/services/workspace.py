@@ -18,8 +18,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from cloudsettle.db.migrate import upgrade
 from cloudsettle.db.session import database_url, make_engine, session_factory, unit_of_work
 from cloudsettle.ingest.raw_store import RawStore
+from cloudsettle.store.lines import LineStore
 
 DEFAULT_WORKSPACE = "cloudsettle-data"
+#: Turns the Parquet line store on: ``local`` (``<workspace>/lines``), a folder, or ``s3://bucket/prefix``.
+LINE_STORE_ENV = "CLOUDSETTLE_LINE_STORE"
 
 
 @dataclass(frozen=True)
@@ -31,12 +34,19 @@ class Workspace:
       url: the control store's database URL.
       engine: the SQLAlchemy engine.
       sessions: the session factory (append-only guards installed).
+      line_store_url: where ingest also writes lines as Parquet (None: off; issue 6).
     """
 
     root: Path
     url: str
     engine: Engine
     sessions: sessionmaker[Session]
+    line_store_url: str | None = None
+
+    @property
+    def line_store(self) -> LineStore | None:
+        """The Parquet line store, when ``CLOUDSETTLE_LINE_STORE`` turned it on."""
+        return LineStore(self.line_store_url) if self.line_store_url else None
 
     @property
     def raw_store(self) -> RawStore:
@@ -75,4 +85,19 @@ def open_workspace(root: Path, env: Mapping[str, str] | None = None) -> Workspac
     url = database_url(root, environ)
     upgrade(url)
     engine = make_engine(url)
-    return Workspace(root=root, url=url, engine=engine, sessions=session_factory(engine))
+    return Workspace(
+        root=root,
+        url=url,
+        engine=engine,
+        sessions=session_factory(engine),
+        line_store_url=line_store_url(root, environ),
+    )
+
+
+def line_store_url(root: Path, env: Mapping[str, str]) -> str | None:
+    """``CLOUDSETTLE_LINE_STORE``: unset or empty is off, ``local`` is ``<workspace>/lines``,
+    anything else a folder or an ``s3://`` URL."""
+    chosen = env.get(LINE_STORE_ENV, "").strip()
+    if not chosen:
+        return None
+    return str(root / "lines") if chosen == "local" else chosen

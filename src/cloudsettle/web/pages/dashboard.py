@@ -1,10 +1,15 @@
-"""The dashboard: where each period stands, per partner."""
+"""The dashboard: where each period stands per partner, the chosen period's totals, the
+trends of the last periods as SVG charts, cases, validation failure rates and the
+freshness of each source.
+
+The figures come from :func:`cloudsettle.services.guarded.dashboard` (their meaning is
+in :mod:`cloudsettle.services.dashboard_service` and ``docs/ui.md``); this module only
+turns them into charts (:mod:`cloudsettle.web.charts`) and a page.
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from decimal import Decimal
-from typing import Any
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -12,45 +17,45 @@ from fastapi.responses import HTMLResponse, Response
 from cloudsettle.api.deps import app_state
 from cloudsettle.core.money import format_money
 from cloudsettle.services import guarded
-from cloudsettle.services.access import Permission
+from cloudsettle.services.dashboard_service import RECENT_BATCHES, STAGE_LABELS, STAGES, Dashboard, Trend
 from cloudsettle.services.errors import ServiceError
-from cloudsettle.web.common import ALL, error_page, render, who_is
+from cloudsettle.web.charts import Chart, bar_chart, line_chart
+from cloudsettle.web.common import error_page, render, who_is
 
 router = APIRouter()
 
 
+def trend_charts(trend: Trend, *, margin: bool) -> list[Chart]:
+    """The charts of one currency: commission, clawbacks, refunds and (internal) margin."""
+    labels = [p.period for p in trend.points]
+    cur = trend.currency
+    charts = [
+        line_chart("Commission", cur, labels, [("Commission", trend.series("commission"))]),
+        bar_chart("Clawbacks", cur, labels, [("Clawbacks", trend.series("clawback"))]),
+        bar_chart("Refunds", cur, labels, [("Refunds", trend.series("refunds"))]),
+    ]
+    if margin:
+        charts.append(bar_chart("Margin", cur, labels, [
+            ("Provider rebate", trend.series("rebate")),
+            ("Partner cost", trend.series("partner_cost")),
+            ("Margin", trend.series("margin")),
+        ]))
+    return charts
+
+
 @router.get("/", response_class=HTMLResponse)
-def dashboard(request: Request) -> Response:
-    """Per period and partner: statement status counts and payable totals; open findings."""
+def dashboard(request: Request, period: str | None = None) -> Response:
+    """The dashboard of ``period`` (default: the newest)."""
     try:
         who, data = who_is(request)
         with app_state(request).workspace.unit_of_work() as session:
-            rows, _ = guarded.statements(session, who, ALL)
-            open_findings: int | None = None
-            if who.can(Permission.DATA_READ):
-                _, open_findings = guarded.findings(session, who, guarded.Page(0, 1), status="open")
-            groups: dict[tuple[str, str, str], dict[str, Any]] = {}
-            for s in rows:
-                key = (s.period, s.partner_id, s.currency)
-                g = groups.setdefault(key, {"statuses": defaultdict(int), "payable": Decimal(0), "count": 0})
-                g["statuses"][s.status] += 1
-                g["payable"] += s.payable
-                g["count"] += 1
-            summary = [
-                {
-                    "period": period,
-                    "partner": partner,
-                    "count": g["count"],
-                    "statuses": dict(sorted(g["statuses"].items())),
-                    "payable": format_money(g["payable"], cur),
-                    "currency": cur,
-                }
-                for (period, partner, cur), g in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1]))
-            ]
-            summary.sort(key=lambda r: r["period"], reverse=True)
-            periods = sorted({r["period"] for r in summary}, reverse=True)
+            board: Dashboard = guarded.dashboard(session, who, period=period, now=datetime.now(UTC))
     except ServiceError as exc:
         return error_page(request, exc)
+    charts = [(t.currency, trend_charts(t, margin=board.margin)) for t in board.trends]
+    stale = sum(1 for f in board.freshness or () if f.stale)
     return render(
-        request, "dashboard.html", who, data, summary=summary, periods=periods, open_findings=open_findings
+        request, "dashboard.html", who, data, board=board, charts=charts, stages=STAGES,
+        stage_labels=STAGE_LABELS, stale=stale, open_findings=board.open_findings, money=format_money,
+        recent=RECENT_BATCHES,
     )

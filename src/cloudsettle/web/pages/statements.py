@@ -1,4 +1,8 @@
-"""Statements: a period's list, one statement with drill-down and explanation, approve."""
+"""Statements: a period's list, one statement with drill-down and explanation, approve.
+
+Reject, finalize and one line's explanation as a page of its own
+(``/statements/{id}/lines/{line_id}``, linked from the drill-down) are in ``pages/runs.py``.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from cloudsettle.services import guarded
 from cloudsettle.services.access import Permission
 from cloudsettle.services.errors import NotFound, ServiceError
 from cloudsettle.web.common import ALL, error_page, posted, redirect, render, to_decimal, who_is
+from cloudsettle.web.pages.runs import REFUSALS, statement_actions
 
 router = APIRouter()
 #: Line roles shown when drilling down from a component (others show every line).
@@ -23,7 +28,7 @@ LINES_SHOWN = 200
 
 
 @router.get("/periods/{period}/statements", response_class=HTMLResponse)
-def statements(request: Request, period: str) -> Response:
+def statements(request: Request, period: str, note: str = "") -> Response:
     """The statements of one period (a partner user sees its own)."""
     try:
         who, data = who_is(request)
@@ -44,7 +49,7 @@ def statements(request: Request, period: str) -> Response:
             ]
     except ServiceError as exc:
         return error_page(request, exc)
-    return render(request, "statements.html", who, data, period=period, items=items)
+    return render(request, "statements.html", who, data, period=period, items=items, note=note)
 
 
 @router.get("/statements/{statement_id}", response_class=HTMLResponse)
@@ -61,6 +66,7 @@ def statement(
         who, data = who_is(request)
         with app_state(request).workspace.unit_of_work() as session:
             doc = guarded.statement(session, who, statement_id)
+            actions = statement_actions(who, guarded.statement_row(session, who, statement_id))
             explanation = guarded.explain(session, who, statement_id, line)[1:] if line else None
     except ServiceError as exc:
         return error_page(request, exc)
@@ -89,6 +95,8 @@ def statement(
         note=note,
         can_approve=who.can(Permission.APPROVE),
         api=f"/api/v1/statements/{statement_id}/file",
+        actions=actions,
+        refusals=("approval refused", *REFUSALS),
     )
 
 

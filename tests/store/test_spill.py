@@ -1,0 +1,103 @@
+"""A month larger than DuckDB's memory limit spills to disk instead of failing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from cloudsettle.compute.backend import BulkSettings
+from cloudsettle.store.lines import LineStore, current_lines_parquet
+from cloudsettle.store.progress import Tracker
+
+ROWS = 50_000
+LIMIT = "64MB"
+
+
+def _month(con: duckdb.DuckDBPyConnection, rows: int, step: int, shift: int) -> pa.Table:
+    """Every ``step``-th line of a generated month (wide extras), amounts moved by ``shift`` cents
+    (decimal arithmetic only: an integer ``/`` in DuckDB is a double)."""
+    return con.sql(f"""
+        SELECT 'L' || lpad(i::VARCHAR, 9, '0') AS line_id, 'tencent' AS provider,
+               'acct-' || (i % 5000)::VARCHAR AS account_id,
+               TIMESTAMPTZ '2026-10-01 00:00:00+00' + to_hours(i % 700) AS charge_start,
+               TIMESTAMPTZ '2026-10-01 01:00:00+00' + to_hours(i % 700) AS charge_end,
+               DATE '2026-10-01' AS billing_period,
+               (((i * 37 + {shift}) % 100000)::DECIMAL(38, 0) * 0.01)::DECIMAL(38, 12) AS list_amount,
+               0::DECIMAL(38, 12) AS discount_amount, 0::DECIMAL(38, 12) AS voucher_amount,
+               0::DECIMAL(38, 12) AS tax_amount, 'CNY' AS currency, 'CVM' AS service,
+               'Compute' AS service_category, 'usage' AS charge_category, 'pay_as_you_go' AS billing_mode,
+               'ap-guangzhou' AS region, 'proj-' || (i % 97)::VARCHAR AS project,
+               'ins-' || md5(i::VARCHAR) AS resource_id, 'inv-1' AS invoice_id, 'payer' AS payer_account_id,
+               false AS is_correction, NULL::TIMESTAMPTZ AS paid_at, NULL::VARCHAR AS original_line_id,
+               '{{"note": "' || repeat(md5(i::VARCHAR), 16) || '"}}' AS extras
+        FROM range(0, {rows}, {step}) r(i)
+    """).to_arrow_table()
+
+
+class SpillWatch(Tracker):
+    """Records, at each progress update, how many bytes lie in the spill folder."""
+
+    def __init__(self, spill: Path) -> None:
+        super().__init__()
+        self.spill, self.most, self.updates = spill, 0, []
+
+    def update(self, completed: float, total: float) -> None:
+        self.updates.append(completed)
+        size = 0
+        for f in self.spill.rglob("*"):
+            try:
+                size += f.stat().st_size if f.is_file() else 0
+            except FileNotFoundError:  # DuckDB removed it meanwhile
+                continue
+        self.most = max(self.most, size)
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store with a month of ROWS lines and a restatement of every third one."""
+    root = tmp_path_factory.mktemp("spill") / "lines"
+    store = LineStore(root)
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    store.write_batch("1", _month(con, ROWS, 1, 0))
+    store.write_batch("2", _month(con, ROWS, 3, 1))
+    con.close()
+    return root
+
+
+def test_current_lines_of_a_month_larger_than_the_memory_limit_spill(written: Path, tmp_path: Path) -> None:
+    small = LineStore(written, settings=BulkSettings(memory_limit=LIMIT, threads=2))
+    spill = tmp_path / "spill"
+
+    # Without a place to spill, the same query does not fit: the month is larger than the limit.
+    con = small.connect()
+    con.execute("SET temp_directory = ''")
+    with pytest.raises(duckdb.OutOfMemoryException):
+        con.execute(
+            f"COPY (SELECT * FROM ({small.current_sql('tencent', '2026-10')}) ORDER BY provider, line_id) "
+            f"TO '{tmp_path / 'nospill.parquet'}' (FORMAT parquet)"
+        )
+    con.close()
+
+    small = LineStore(written, settings=BulkSettings(memory_limit=LIMIT, temp_directory=spill, threads=2))
+    watch = SpillWatch(spill)
+    path = current_lines_parquet(small, "tencent", "2026-10", tmp_path / "oct.parquet", tracker=watch)
+
+    got = duckdb.sql(
+        f"SELECT count(*), count(DISTINCT line_id), sum(list_amount), "
+        f"count(*) FILTER (WHERE (list_amount * 100)::BIGINT % 100000 = "
+        f"(substr(line_id, 2)::BIGINT * 37 + 1) % 100000) FROM '{path}'"
+    ).fetchall()[0]
+    expected = duckdb.sql(
+        f"SELECT sum(CASE WHEN i % 3 = 0 THEN (i * 37 + 1) % 100000 ELSE (i * 37) % 100000 END)"
+        f"::DECIMAL(38, 0) * 0.01 FROM range({ROWS}) r(i)"
+    ).fetchall()[0][0]
+    assert got == (ROWS, ROWS, expected, len(range(0, ROWS, 3)))
+    assert pq.read_metadata(path).num_rows == ROWS
+    assert watch.most > 0  # it spilled, into the temp_directory the settings named
+    assert watch.updates
+    assert watch.updates[-1] == 100
