@@ -9,16 +9,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from cloudsettle.compute.arrow import LINE_SCHEMA
 from cloudsettle.compute.backend import BulkSettings
 from cloudsettle.store.lines import LineStore, current_lines_parquet
 from cloudsettle.store.progress import Tracker
 
-ROWS = 50_000
+ROWS = 85_000
 LIMIT = "64MB"
 
 
 def _month(con: duckdb.DuckDBPyConnection, rows: int, step: int, shift: int) -> pa.Table:
-    """Every ``step``-th line of a generated month (wide extras), amounts moved by ``shift`` cents
+    """Every ``step``-th line of a generated month (long resource ids), amounts moved by ``shift`` cents
     (decimal arithmetic only: an integer ``/`` in DuckDB is a double)."""
     return con.sql(f"""
         SELECT 'L' || lpad(i::VARCHAR, 9, '0') AS line_id, 'tencent' AS provider,
@@ -31,22 +32,21 @@ def _month(con: duckdb.DuckDBPyConnection, rows: int, step: int, shift: int) -> 
                0::DECIMAL(38, 12) AS tax_amount, 'CNY' AS currency, 'CVM' AS service,
                'Compute' AS service_category, 'usage' AS charge_category, 'pay_as_you_go' AS billing_mode,
                'ap-guangzhou' AS region, 'proj-' || (i % 97)::VARCHAR AS project,
-               'ins-' || md5(i::VARCHAR) AS resource_id, 'inv-1' AS invoice_id, 'payer' AS payer_account_id,
-               false AS is_correction, NULL::TIMESTAMPTZ AS paid_at, NULL::VARCHAR AS original_line_id,
-               '{{"note": "' || repeat(md5(i::VARCHAR), 16) || '"}}' AS extras
+               'ins-' || repeat(md5(i::VARCHAR), 20) AS resource_id, 'inv-1' AS invoice_id, 'payer' AS payer_account_id,
+               false AS is_correction, NULL::TIMESTAMPTZ AS paid_at, NULL::VARCHAR AS original_line_id
         FROM range(0, {rows}, {step}) r(i)
     """).to_arrow_table()
 
 
 class SpillWatch(Tracker):
-    """Records, at each progress update, how many bytes lie in the spill folder."""
+    """Counts progress and records, at each step, how many bytes lie in the spill folder."""
 
     def __init__(self, spill: Path) -> None:
         super().__init__()
-        self.spill, self.most, self.updates = spill, 0, []
+        self.spill, self.most, self.done = spill, 0, 0
 
-    def update(self, completed: float, total: float) -> None:
-        self.updates.append(completed)
+    def advance(self, units: int) -> None:
+        self.done += units
         size = 0
         for f in self.spill.rglob("*"):
             try:
@@ -69,22 +69,27 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+class NoSpill(LineStore):
+    """The same store with DuckDB's spilling turned off."""
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        con = super().connect()
+        con.execute("SET temp_directory = ''")
+        return con
+
+
 def test_current_lines_of_a_month_larger_than_the_memory_limit_spill(written: Path, tmp_path: Path) -> None:
-    small = LineStore(written, settings=BulkSettings(memory_limit=LIMIT, threads=2))
-    spill = tmp_path / "spill"
+    settings = BulkSettings(memory_limit=LIMIT, temp_directory=tmp_path / "spill", threads=2)
 
-    # Without a place to spill, the same query does not fit: the month is larger than the limit.
-    con = small.connect()
-    con.execute("SET temp_directory = ''")
+    # Without a place to spill, the same work does not fit: the month is larger than the limit.
     with pytest.raises(duckdb.OutOfMemoryException):
-        con.execute(
-            f"COPY (SELECT * FROM ({small.current_sql('tencent', '2026-10')}) ORDER BY provider, line_id) "
-            f"TO '{tmp_path / 'nospill.parquet'}' (FORMAT parquet)"
+        current_lines_parquet(
+            NoSpill(written, settings=settings), "tencent", "2026-10", tmp_path / "x.parquet"
         )
-    con.close()
+    assert not (tmp_path / "x.parquet").exists()
 
-    small = LineStore(written, settings=BulkSettings(memory_limit=LIMIT, temp_directory=spill, threads=2))
-    watch = SpillWatch(spill)
+    small = LineStore(written, settings=settings)
+    watch = SpillWatch(tmp_path / "spill")
     path = current_lines_parquet(small, "tencent", "2026-10", tmp_path / "oct.parquet", tracker=watch)
 
     got = duckdb.sql(
@@ -97,7 +102,8 @@ def test_current_lines_of_a_month_larger_than_the_memory_limit_spill(written: Pa
         f"::DECIMAL(38, 0) * 0.01 FROM range({ROWS}) r(i)"
     ).fetchall()[0][0]
     assert got == (ROWS, ROWS, expected, len(range(0, ROWS, 3)))
-    assert pq.read_metadata(path).num_rows == ROWS
-    assert watch.most > 0  # it spilled, into the temp_directory the settings named
-    assert watch.updates
-    assert watch.updates[-1] == 100
+    ids = duckdb.sql(f"SELECT line_id FROM '{path}'").fetchall()
+    assert ids == sorted(ids)  # in line id order, bucket after bucket
+    stored = sum(pq.read_table(f, columns=LINE_SCHEMA.names).nbytes for f in small.part_files())
+    assert stored > 64 * 1000 * 1000  # the revisions it reads, as Arrow, exceed the limit
+    assert watch.done == ROWS  # progress counted every line

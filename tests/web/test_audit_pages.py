@@ -60,7 +60,7 @@ def test_newest_first_with_hashes_and_a_green_banner(audited: Site) -> None:
     with audited.ws.unit_of_work() as s:
         rows = list(s.scalars(select(AuditEventRow).order_by(AuditEventRow.id.desc())))
     assert _ids(page.text) == [r.id for r in rows][:PAGE_SIZE]
-    assert 'class="banner good"' in page.text
+    assert 'banner good" id="chain"' in page.text
     assert f"Audit chain verified: {len(rows)} events" in page.text
     assert f"{rows[0].entry_hash[:16]}…" in page.text  # each event shows its hash
     assert f'title="sha256 {rows[0].entry_hash} (previous {rows[0].prev_hash})"' in page.text
@@ -100,7 +100,7 @@ def test_the_banner_turns_red_when_a_row_is_edited_in_the_database(audited: Site
     with audited.ws.engine.begin() as connection:
         _as_attacker(connection, "UPDATE audit_events SET actor = 'mallory' WHERE id = :i", i=target)
     page = audited.client("auditor").get("/ui/audit")
-    assert 'class="banner bad"' in page.text
+    assert 'banner bad" id="chain"' in page.text
     assert 'role="alert"' in page.text
     assert f"audit entry {target} was altered" in page.text
     assert f'<tr id="event-{target}" class="selected">' in page.text

@@ -6,7 +6,7 @@ uploads one with a bad row through the plain file input, sees the batch counts a
 reject's reason, and settles November; ``reviewer`` (a second user) approves P-HARBOR,
 rejects P-YUNFAN with a reason, finalizes P-HARBOR, opens a converted line's explain page
 from the commission drill-down and downloads the PDF. axe checks the ingest, batch and
-runs pages; screenshots docs/images/ui-ingest.png, ui-batch.png, ui-runs.png.
+runs and explain pages; screenshots docs/images/ui-ingest.png, ui-batch.png, ui-runs.png,\nui-explain.png.
 """
 
 from __future__ import annotations
@@ -147,7 +147,7 @@ def test_ingest_settle_review_finalize_explain(server: Served, page: Any, tmp_pa
     page.wait_for_url("**/ui/statements/*")
     harbor = page.url
     page.get_by_role("button", name="Approve").click()
-    page.wait_for_url("**note=*")
+    page.wait_for_url(lambda url: "note=" in url)
     assert page.get_by_role("status").inner_text() == "Approved P-HARBOR 2026-11."
     harbor = page.url.split("?")[0]
 
@@ -159,17 +159,17 @@ def test_ingest_settle_review_finalize_explain(server: Served, page: Any, tmp_pa
         "NOV-5 was rejected at ingest; wait for the corrected file"
     )
     page.get_by_role("button", name="Reject", exact=True).click()
-    page.wait_for_url("**note=*")
+    page.wait_for_url(lambda url: "note=" in url)
     assert "Rejected P-YUNFAN 2026-11" in page.get_by_role("status").inner_text()
     assert "Rejected by reviewer" in page.locator("#rejected-note").inner_text()
     assert page.get_by_role("button", name="Approve").count() == 1  # still calculated, but approval:
     page.get_by_role("button", name="Approve").click()
-    page.wait_for_url("**note=*")
+    page.wait_for_url(lambda url: "note=" in url)
     assert "settle it again first" in page.locator("p.alert").inner_text()
 
     page.goto(harbor)
     page.get_by_role("button", name="Finalize").click()
-    page.wait_for_url("**note=*")
+    page.wait_for_url(lambda url: "note=" in url)
     assert page.get_by_role("status").inner_text() == "Finalized P-HARBOR 2026-11: 1 statement."
     assert "settled" in page.locator(".meta").inner_text()
     assert page.get_by_role("button", name="Finalize").count() == 0
@@ -189,6 +189,8 @@ def test_ingest_settle_review_finalize_explain(server: Served, page: Any, tmp_pa
     fx = page.locator("#line-fx").inner_text()
     assert re.fullmatch(r"0\.\d+", fx), fx  # CNY -> USD at October's last rate
     assert f"fx {fx}" in page.locator("pre.explain").inner_text()
+    assert_accessible(page, "explain page")
+    screenshot(page, "explain")
     page.locator("#source-file").get_by_role("link").click()
     page.wait_for_url("**/ui/ingest/batches/*")
     assert "focus-2026-11.csv" in page.get_by_role("heading", level=1).inner_text()

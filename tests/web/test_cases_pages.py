@@ -60,7 +60,7 @@ def _add_user(site: Site, name: str, role: str) -> None:
 def test_partner_opens_a_dispute_from_its_statement(site: Site) -> None:
     client = site.client("partner")
     page = client.get(f"/ui/statements/{site.statement_ids['P-A']}")
-    assert 'action="/ui/statements/%d/dispute"' % site.statement_ids["P-A"] in page.text
+    assert f'action="/ui/statements/{site.statement_ids["P-A"]}/dispute"' in page.text
     assert 'for="dispute-amount"' in page.text
     client, case_id = _dispute(site, amount="1,234.5")
     shown = client.get(f"/ui/cases/{case_id}")
@@ -75,10 +75,10 @@ def test_partner_opens_a_dispute_from_its_statement(site: Site) -> None:
         held = row.id
     assert f'href="/ui/statements/{held}"' in shown.text
     # The partner may discuss its dispute but not work it.
-    assert 'action="/ui/cases/%d/comment"' % case_id in shown.text
-    assert 'action="/ui/cases/%d/evidence"' % case_id in shown.text
-    assert 'action="/ui/cases/%d/resolve"' % case_id not in shown.text
-    assert 'action="/ui/cases/%d/assign"' % case_id not in shown.text
+    assert f'action="/ui/cases/{case_id}/comment"' in shown.text
+    assert f'action="/ui/cases/{case_id}/evidence"' in shown.text
+    assert f'action="/ui/cases/{case_id}/resolve"' not in shown.text
+    assert f'action="/ui/cases/{case_id}/assign"' not in shown.text
     queue = client.get("/ui/cases")
     assert f'href="/ui/cases/{case_id}"' in queue.text
     assert '<span class="v" id="count-open">1</span>' in queue.text
@@ -235,7 +235,7 @@ def test_operator_works_a_case_end_to_end(site: Site) -> None:
     page = client.get(url)
     assert 'id="case-status">resolved' in page.text
     assert "resolution: rate confirmed" in page.text
-    assert 'action="/ui/cases/%d/resolve"' % case_id not in page.text  # closed: no more work forms
+    assert f'action="/ui/cases/{case_id}/resolve"' not in page.text  # closed: no more work forms
     timeline = page.text[page.text.index('id="timeline"') :]
     for action in ("open", "comment", "assign", "attach", "resolve"):
         assert f'<span class="badge act">{action}</span>' in timeline
@@ -298,3 +298,20 @@ def test_timeline_lines_say_what_changed() -> None:
     ) == ("open → assigned; owner ann")
     assert summarize("comment", {"before": None, "after": {"comment": 3}, "text": "hi"}) == "“hi”"
     assert summarize("attach", {"after": {"file": "a.pdf", "size_bytes": 12}}) == "file a.pdf (12 bytes)"
+
+
+def test_partner_portal_shows_its_own_statements_explanations_and_files(site: Site) -> None:
+    client = site.client("partner_b")
+    own, other = site.statement_ids["P-B"], site.statement_ids["P-A"]
+    dashboard = client.get("/ui/")
+    assert "P-B" in dashboard.text
+    assert "P-A" not in dashboard.text
+    lines = client.get(f"/ui/statements/{own}")
+    line = re.search(r"\?line=([^\"&]+)", lines.text)
+    assert line is not None
+    explained = client.get(f"/ui/statements/{own}?line={line.group(1)}")
+    assert explained.status_code == 200
+    assert 'class="explain"' in explained.text
+    assert client.get(f"/api/v1/statements/{own}/file?format=csv").status_code == 200
+    assert client.get(f"/ui/statements/{other}?line={line.group(1)}").status_code == 404
+    assert client.get(f"/api/v1/statements/{other}/file?format=pdf").status_code == 404

@@ -4,7 +4,6 @@ pull, permissions, CSRF and the upload size limit."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +13,7 @@ from sqlalchemy import func, select
 from cloudsettle.api.app import create_app
 from cloudsettle.config import Settings
 from cloudsettle.db.models import FindingRow, IngestBatchRow
+from cloudsettle.ingest.api.client import make_client
 from cloudsettle.ingest.api.fake_tencent import FakeTencent
 from cloudsettle.services import pull_service, users
 from tests.web.conftest import PASSWORD, Site
@@ -231,18 +231,15 @@ def test_pull_without_credentials_is_a_refusal_note(site: Site, monkeypatch: pyt
     assert "expected a bill month" in client.get(bad_month.headers["location"]).text
 
 
-def test_pull_from_the_fake_tencent_server_makes_a_batch(
-    site: Site, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_pull_from_the_fake_tencent_server_makes_a_batch(site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TENCENTCLOUD_SECRET_ID", "AKIDdemo")
     monkeypatch.setenv("TENCENTCLOUD_SECRET_KEY", "demo-secret")
-    real = pull_service.make_client
     with FakeTencent(records=12) as fake:
         # The real SDK, pointed at the shipped fake server instead of the provider's production one.
         monkeypatch.setattr(
             pull_service,
             "make_client",
-            lambda provider, *, credentials, endpoint=None: real(
+            lambda provider, *, credentials, endpoint=None: make_client(
                 provider, credentials=credentials, endpoint=fake.endpoint
             ),
         )

@@ -141,6 +141,8 @@ def test_reject_with_a_reason_then_approval_is_refused(site: Site) -> None:
     assert 'id="rejected-note">Rejected by finance' in shown
     row = status_of(site, sid)
     assert (row.rejected_by, row.rejection_reason) == ("finance", "deal D-2 starts on the 16th")
+    partner_view = site.client("partner").get(f"/ui/statements/{sid}").text
+    assert "deal D-2 starts" not in partner_view  # an internal note, not the partner's
     again = post(client, f"/ui/statements/{sid}/approve", f"/ui/statements/{sid}")
     assert "settle it again first" in client.get(again.headers["location"]).text
     assert status_of(site, sid).status == "calculated"
@@ -200,6 +202,7 @@ def test_explain_page_shows_source_rule_version_rate_fx(site: Site) -> None:
     assert f'<dd id="source-row">{source_row}</dd>' in page.text
     assert f'<dd id="line-rule">{line["rule"]}</dd>' in page.text
     assert f"{api['agreement']} version {api['agreement_version']}</dd>" in page.text
+    assert f'<a href="/ui/agreements/{api["agreement"]}">' in page.text
     assert f'<dd id="line-rate">{line["rate"]}</dd>' in page.text
     assert '<dd id="line-fx">' in page.text
     assert f"<strong>{line['commission']}</strong>" in page.text
@@ -214,6 +217,7 @@ def test_explain_page_scoping(site: Site) -> None:
     own = partner.get(f"/ui/statements/{sid_a}/lines/{line_a}")
     assert own.status_code == 200
     assert "/ui/ingest/batches/" not in own.text  # a partner may not open batches
+    assert "/ui/agreements/" not in own.text  # nor agreements
     assert "lines-2026-10.csv" in own.text
     line_b = site.client("finance").get(f"/api/v1/statements/{sid_b}").json()["lines"][0]["line_id"]
     assert partner.get(f"/ui/statements/{sid_b}/lines/{line_b}").status_code == 404

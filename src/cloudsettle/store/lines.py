@@ -32,6 +32,7 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -43,7 +44,7 @@ import pyarrow.parquet as pq
 from cloudsettle.compute.arrow import LINE_SCHEMA
 from cloudsettle.compute.backend import BulkSettings
 from cloudsettle.store.location import Location, open_location, store_connection
-from cloudsettle.store.progress import Tracker, quiet, run_statement
+from cloudsettle.store.progress import Tracker, quiet
 
 #: A stored row: the normalized line, its extras, and where it stands among its revisions.
 STORE_SCHEMA = pa.schema(
@@ -69,6 +70,23 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 _PERIOD = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 #: Rows per part file (a batch of a 10M-line month is 10 files).
 ROWS_PER_PART = 1_000_000
+#: Bytes of DuckDB memory per line sorted at once when materializing current lines: a
+#: line is a few hundred bytes, and a sort and the scans feeding it need room beyond its
+#: rows (measured: 10,000 lines of 1 KB sort under a 64 MB limit with two threads,
+#: 20,000 do not).
+BYTES_PER_BUCKET_ROW = 6_400
+_UNITS = {
+    "": 1,
+    "B": 1,
+    "KB": 10**3,
+    "MB": 10**6,
+    "GB": 10**9,
+    "TB": 10**12,
+    "KIB": 2**10,
+    "MIB": 2**20,
+    "GIB": 2**30,
+    "TIB": 2**40,
+}
 #: Rows per Parquet row group: small enough that a reader under a tight memory limit streams.
 ROW_GROUP_ROWS = 16_384
 
@@ -780,32 +798,94 @@ def current_lines_parquet(
     dest: Path,
     *,
     tracker: Tracker | None = None,
+    rows_per_bucket: int | None = None,
 ) -> Path:
     """Materialize the current lines of ``period`` as one local Parquet file of
     ``compute.arrow.LINE_SCHEMA``, ordered by provider and line id, for
-    ``compute.engine.settle_period_bulk(book, path, ...)``.
+    ``compute.engine.settle_period_bulk(book, path, ...)`` (whose walk order is the
+    file's order, so the order must not depend on threads).
 
-    DuckDB streams and spills (the store's memory limit holds); the file is written
-    under a temporary name and renamed, so a cancel or failure leaves no file.
+    Memory stays bounded for any month: the newest revision of each line is found on
+    narrow keys (a hash aggregate, which spills), those keys are cut into buckets of
+    ``rows_per_bucket`` consecutive line ids (by default what the store's
+    ``memory_limit`` holds: :func:`bucket_rows`), and each bucket's wide rows are read
+    (the part files are sorted by line id, so Parquet statistics skip the rest),
+    sorted and appended to the file in turn. One global ``ORDER BY`` over the wide
+    rows instead fails under a tight ``memory_limit`` even with spilling. Cancel is
+    checked between record batches; the file is written under a temporary name and
+    renamed, so a cancel or failure leaves no file.
     """
     track = tracker or quiet()
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".tmp-{secrets.token_hex(6)}-{dest.name}")
-    cols = ", ".join(LINE_SCHEMA.names)
+    files = store.part_files(providers, check_period(period))
     con = store.connect()
     try:
-        run_statement(
-            con,
-            f"COPY (SELECT {cols} FROM ({store.current_sql(providers, period)}) ORDER BY provider, line_id) "
-            f"TO {_quote(str(tmp))} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {ROW_GROUP_ROWS})",
-            None,
-            track,
-            f"current lines {period}",
-            on_abort=lambda: tmp.unlink(missing_ok=True),
-        )
+        writer = pq.ParquetWriter(tmp, LINE_SCHEMA, compression="zstd")
+        try:
+            if files:
+                rows = rows_per_bucket or bucket_rows(store.settings.memory_limit)
+                _write_current(con, files, writer, track, period, rows)
+        finally:
+            writer.close()
+        track.check()
         tmp.replace(dest)
     finally:
         con.close()
         tmp.unlink(missing_ok=True)
     return dest
+
+
+def bucket_rows(memory_limit: str) -> int:
+    """Lines to sort at once under DuckDB's ``memory_limit`` (``'2GB'``, ``'64MiB'``):
+    ``limit / BYTES_PER_BUCKET_ROW``, at least 1,000 (2 GB: 312,500; 64 MB: 10,000)."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*", memory_limit)
+    if match is None or match.group(2).upper() not in _UNITS:
+        raise StoreError(f"memory_limit {memory_limit!r}: use a size such as '2GB' or '512MiB'")
+    limit = Decimal(match.group(1)) * _UNITS[match.group(2).upper()]
+    return max(1_000, int(limit // BYTES_PER_BUCKET_ROW))
+
+
+def _write_current(
+    con: duckdb.DuckDBPyConnection,
+    files: Sequence[str],
+    writer: pq.ParquetWriter,
+    tracker: Tracker,
+    period: str,
+    rows_per_bucket: int,
+) -> None:
+    scan = _parquet_list(files)
+    con.execute(f"""
+        CREATE TEMP TABLE top AS
+        SELECT provider, line_id, max(revision) AS revision FROM {scan}
+        GROUP BY provider, line_id
+        HAVING NOT arg_max(deleted, revision)
+    """)
+    size = int(rows_per_bucket)
+    buckets = con.execute(f"""
+        SELECT provider, min(line_id), max(line_id), count(*) FROM (
+            SELECT provider, line_id,
+                   (row_number() OVER (PARTITION BY provider ORDER BY line_id) - 1) // {size} AS b
+            FROM top)
+        GROUP BY provider, b ORDER BY provider, b
+    """).fetchall()
+    tracker.check()
+    tracker.start(f"current lines {period}", sum(int(n) for *_, n in buckets))
+    cols = ", ".join(f"s.{c}" for c in LINE_SCHEMA.names)
+    for provider, low, high, _ in buckets:
+        tracker.check()
+        where = f"provider = {_quote(provider)} AND line_id BETWEEN {_quote(low)} AND {_quote(high)}"
+        reader = con.sql(f"""
+            SELECT {cols} FROM {scan} s
+            JOIN (SELECT * FROM top WHERE {where}) t
+              ON s.provider = t.provider AND s.line_id = t.line_id AND s.revision = t.revision
+            WHERE s.{where.replace(" AND line_id", " AND s.line_id")}
+            ORDER BY s.line_id
+        """).to_arrow_reader(ROW_GROUP_ROWS)
+        for batch in reader:
+            tracker.check()
+            writer.write_table(
+                pa.Table.from_batches([batch]).cast(LINE_SCHEMA), row_group_size=ROW_GROUP_ROWS
+            )
+            tracker.advance(batch.num_rows)

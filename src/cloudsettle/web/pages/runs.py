@@ -43,7 +43,8 @@ def statement_actions(who: Principal, row: StatementRow) -> dict[str, Any]:
     return {
         "can_reject": who.can(Permission.APPROVE) and open_,
         "can_finalize": who.can(Permission.FINALIZE) and row.status == "approved",
-        "rejected_by": row.rejected_by,
+        # A rejection is a note between finance and the preparer, not shown to the partner.
+        "rejected_by": None if who.is_partner_only else row.rejected_by,
         "rejection_reason": row.rejection_reason,
         "rejected_at": row.rejected_at.strftime("%Y-%m-%d %H:%M") if row.rejected_at else None,
     }
@@ -221,4 +222,5 @@ def line_page(request: Request, statement_id: int, line_id: str) -> Response:
         text=found["text"],
         component=line["role"] if line["role"] in LINE_COMPONENTS else None,
         can_see_batch=who.can(Permission.DATA_READ),
+        can_see_agreement=who.can(Permission.CONFIG_READ),
     )
