@@ -16,9 +16,9 @@ from cloudsettle.cli.main import app
 from cloudsettle.core.money import D
 from cloudsettle.db.models import RunInputRow, StatementRow
 from cloudsettle.ingest.raw_store import RawStore
-from cloudsettle.services import records
+from cloudsettle.services import case_service, records
 from cloudsettle.services.errors import BadInput, Refused
-from cloudsettle.services.runs import rerun, set_setting
+from cloudsettle.services.runs import get_setting, rerun, set_setting
 from cloudsettle.services.settlement_service import approve, finalize, reject, settle
 from cloudsettle.services.shadow import compare, import_actuals
 from tests.ledger.driver import WORKED, Driver, worked_example
@@ -135,6 +135,16 @@ def test_a_second_approver_is_needed_above_the_threshold(
     d.do(set_setting, key="second_approval_above.CNY", value="10000", actor="admin")
     with pytest.raises(BadInput, match="unknown setting"):
         d.do(set_setting, key="second_approval", value="1", actor="admin")
+    with pytest.raises(BadInput, match="unknown setting"):
+        d.do(set_setting, key="no_such_family.x", value="1", actor="admin")
+    d.do(set_setting, key="sla_days.dispute", value="7", actor="admin")
+    d.do(set_setting, key="freshness_hours.api", value=" 24 ", actor="admin")
+    with pytest.raises(BadInput, match="whole number"):
+        d.do(set_setting, key="freshness_hours.file", value="1.5", actor="admin")
+    with pytest.raises(BadInput, match="above 1"):
+        d.do(set_setting, key="drift_factor", value="1", actor="admin")
+    assert d.do(get_setting, key="freshness_hours.api") == "24"
+    assert d.do(case_service.sla_days, kind="dispute") == 7
 
 
 def test_rejection_sends_the_statement_back_until_settled_again(

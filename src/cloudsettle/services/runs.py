@@ -66,23 +66,35 @@ SETTINGS: dict[str, str] = {
     "debtor.iban": "the account payouts are paid from (IBAN)",
     "debtor.account_number": "the account payouts are paid from, when it has no IBAN",
     "debtor.bic": "the paying bank's BIC",
+    "drift_factor": "how far a customer's volume may move from its trailing average (amount above 1)",
+    "drift_periods": "earlier months making a customer's trailing average (integer)",
+    "totals_tolerance": "difference allowed between a provider's total and its lines (amount)",
+    "evidence_max_bytes": "largest evidence file a case accepts (integer bytes)",
 }
+#: Families of settings named ``<prefix>.<suffix>``: what the suffix names, and the value's kind.
+SETTING_FAMILIES: dict[str, tuple[str, str]] = {
+    SECOND_APPROVAL_ABOVE: ("a currency", "amount"),
+    "sla_days": ("a case kind: days to resolve such a case", "integer"),
+    "freshness_hours": ("a source kind (file, api): hours before the source counts as stale", "integer"),
+}
+_WHOLE_NUMBERS = frozenset({GRACE_DAYS, "drift_periods", "evidence_max_bytes"})
 
 
 def _check_setting(key: str, value: str) -> str:
-    if key not in SETTINGS and not key.startswith(f"{SECOND_APPROVAL_ABOVE}."):
-        raise BadInput(
-            f"unknown setting {key!r}; known: {', '.join(sorted(SETTINGS))} "
-            f"(and {SECOND_APPROVAL_ABOVE}.<CURRENCY>)"
-        )
+    prefix, _, suffix = key.partition(".")
+    family = SETTING_FAMILIES.get(prefix) if suffix else None
+    if key not in SETTINGS and family is None:
+        named = sorted(SETTING_FAMILIES.items())
+        families = ", ".join(f"{p}.<{what.split(':')[0]}>" for p, (what, _) in named)
+        raise BadInput(f"unknown setting {key!r}; known: {', '.join(sorted(SETTINGS))} (and {families})")
     text = value.strip()
     if key.startswith("debtor."):
         if not text:
             raise BadInput(f"{key} must not be empty")
         return text
-    if key == GRACE_DAYS:
+    if key in _WHOLE_NUMBERS or (family is not None and family[1] == "integer"):
         if not text.isdigit():
-            raise BadInput(f"{key} must be a whole number of days, not {value!r}")
+            raise BadInput(f"{key} must be a whole number, not {value!r}")
         return str(int(text))
     try:
         amount = D(text)
@@ -90,6 +102,8 @@ def _check_setting(key: str, value: str) -> str:
         raise BadInput(f"{key}: {exc}") from exc
     if amount < 0:
         raise BadInput(f"{key} must not be negative")
+    if key == "drift_factor" and amount <= 1:
+        raise BadInput(f"{key} must be above 1")
     return format(amount, "f")
 
 
