@@ -36,7 +36,8 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cloudsettle.core.money import D, format_money
+from cloudsettle.core.lines import ChargeCategory
+from cloudsettle.core.money import D, format_money, round_money
 from cloudsettle.db.models import FindingRow, IngestBatchRow, StatementRow
 from cloudsettle.demo.generator import (
     CONFIG_FILE,
@@ -48,8 +49,10 @@ from cloudsettle.demo.generator import (
     WrittenInput,
     write_demo_input,
 )
+from cloudsettle.services.book_loader import load_book
 from cloudsettle.services.config_service import load_config_file
 from cloudsettle.services.ingest_service import ingest_file
+from cloudsettle.services.reconcile_service import ALL_CUSTOMERS, Figure, import_figures
 from cloudsettle.services.secrets import workspace_ring
 from cloudsettle.services.settlement_service import (
     FINALIZED,
@@ -114,6 +117,7 @@ def run_demo(root: Path, console: Console) -> int:
         _ingest(ws, written, (*OCTOBER_FILES, RESTATED_FILE), ingest_table)
         console.print(ingest_table)
         _goodwill(ws)
+        _provider_rebates(ws)
         with ws.unit_of_work() as session:
             settle(session, period=OCTOBER, partner_id=None, actor=PREPARER)
         held[OCTOBER] = _approve(ws, OCTOBER)
@@ -214,6 +218,33 @@ def _goodwill(ws: Workspace) -> None:
             evidence=None,
             actor=FINANCE,
         )
+
+
+#: The providers' demo rebate policies: the share of the month's net billing (tax excluded)
+#: the provider pays the distributor. The dashboard's margin is this rebate less what the
+#: partners are paid.
+REBATE_RATES: dict[str, Decimal] = {"tencent": D("0.15"), "huawei": D("0.12")}
+REBATE_SOURCE = "demo-rebate-policy"
+
+
+def _provider_rebates(ws: Workspace) -> None:
+    """Store each provider's rebate for each demo month and currency (as a rebate file would)."""
+    with ws.unit_of_work() as session:
+        totals: dict[tuple[str, str, str], Decimal] = {}
+        for line in load_book(session).book.lines:
+            if line.charge_category == ChargeCategory.TAX or line.provider not in REBATE_RATES:
+                continue
+            key = (line.provider, line.billing_period.strftime("%Y-%m"), line.currency)
+            totals[key] = totals.get(key, D(0)) + line.list_amount - line.discount_amount
+        for provider, month in sorted({(p, m) for p, m, _ in totals}):
+            figures = [
+                Figure(month, ALL_CUSTOMERS, round_money(net * REBATE_RATES[provider], currency), currency)
+                for (p, m, currency), net in sorted(totals.items())
+                if (p, m) == (provider, month)
+            ]
+            import_figures(
+                session, provider=provider, month=month, figures=figures, source=REBATE_SOURCE, actor=FINANCE
+            )
 
 
 def _write_statements(ws: Workspace) -> dict[str, list[Path]]:
