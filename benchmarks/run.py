@@ -29,6 +29,7 @@ import csv
 import json
 import os
 import platform
+import resource
 import shutil
 import sqlite3
 import subprocess
@@ -336,7 +337,25 @@ def _commit() -> str:
     return head + ("+dirty" if dirty else "")
 
 
-def run(lines: int, workdir: Path, seed: int, log: Path) -> dict[str, Any]:
+def run_baselines(lines: int, bills: Path, log: Path, generated_s: float) -> dict[str, Any]:  # noqa: float-ok - seconds
+    """Only measurements 4 and 5 (the floors), for sizes the CLI cannot reach in reasonable time."""
+    duck, duck_figures = child_phase("4 bare DuckDB baseline", bills, lines, log)
+    loop, loop_figures = child_phase("5 plain Python csv+Decimal loop", bills, lines, log)
+    for key in ("commission", "uplift"):
+        expect(Decimal(duck_figures[key]) == Decimal(loop_figures[key]),
+               f"the baselines differ in {key}: {duck_figures[key]} vs {loop_figures[key]}")
+    return {
+        "lines": lines, "baselines_only": True, "generated_seconds": generated_s, "commit": _commit(),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                    "platform": platform.platform(), "load_average": os.getloadavg()},
+        "measurements": [{**asdict(m), "lines_per_s": m.lines_per_s, "lines_per_cpu_s": m.lines_per_cpu_s}
+                         for m in (duck, loop)],
+        "baselines": {"duckdb": duck_figures, "python": loop_figures},
+    }
+
+
+def run(lines: int, workdir: Path, seed: int, log: Path, *, baselines_only: bool = False) -> dict[str, Any]:
+    """Generate the files, run measurements 1-5 on them, check each step, return the figures."""
     bills, workspace = workdir / "bills", workdir / "workspace"
     for folder in (bills, workspace):
         if folder.exists():
@@ -345,8 +364,12 @@ def run(lines: int, workdir: Path, seed: int, log: Path) -> dict[str, Any]:
     month = gen.write_month(bills, lines, seed)
     restated = gen.write_revision(bills, lines, seed)
     generated_s = time.perf_counter() - started
+    # Only this process generated so far: its peak is the generator's (constant in the line count).
+    generator_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / MIB
     print(f"generated {month.lines:,} lines ({dict(month.kinds)}) and a restatement of "
-          f"{restated.lines:,} in {generated_s:.1f} s: {bills}", flush=True)
+          f"{restated.lines:,} in {generated_s:.1f} s, peak RSS {generator_mib:.0f} MiB: {bills}", flush=True)
+    if baselines_only:
+        return {**run_baselines(lines, bills, log, generated_s), "generator_peak_mib": generator_mib}
     setup = [measure("init", 0, cli(workspace, "init")[:-2], log),
              measure("config load", 0, cli(workspace, "config", "load", str(month.config)), log)]
     expect(all(m.exit_code == 0 for m in setup), f"init or config load failed (see {log})")
@@ -384,6 +407,10 @@ def run(lines: int, workdir: Path, seed: int, log: Path) -> dict[str, Any]:
     expect(duck_figures["lines"] == lines, f"duckdb read {duck_figures['lines']} lines")
     loop, loop_figures = child_phase("5 plain Python csv+Decimal loop", bills, lines, log)
     expect(loop_figures["lines"] == lines, f"python loop read {loop_figures['lines']} lines")
+    # The two floors compute the same thing; they must agree to the last digit.
+    for key in ("commission", "uplift"):
+        expect(Decimal(duck_figures[key]) == Decimal(loop_figures[key]),
+               f"the baselines differ in {key}: {duck_figures[key]} vs {loop_figures[key]}")
 
     first = combined("1 ingest + settle", lines, [ingest, settle])
     rows = [first, ingest, settle, again, revise, resettle,
@@ -416,7 +443,7 @@ def run(lines: int, workdir: Path, seed: int, log: Path) -> dict[str, Any]:
         "commit": _commit(),
         "line_store": CHILD_ENV.get("CLOUDSETTLE_LINE_STORE"),
         "generated": {"seconds": generated_s, "rows": dict(month.rows), "kinds": dict(month.kinds),
-                      "revised_lines": restated.lines},
+                      "revised_lines": restated.lines, "peak_mib": generator_mib},
         "setup": [asdict(m) for m in setup],
         "measurements": [{**asdict(m), "lines_per_s": m.lines_per_s, "lines_per_cpu_s": m.lines_per_cpu_s}
                          for m in rows],
@@ -430,13 +457,16 @@ def run(lines: int, workdir: Path, seed: int, log: Path) -> dict[str, Any]:
 
 def print_report(report: dict[str, Any]) -> None:
     print()
-    print(f"{report['lines']:,} lines; {report['statements']} statements for {gen.PERIOD}")
+    if "statements" in report:
+        print(f"{report['lines']:,} lines; {report['statements']} statements for {gen.PERIOD}")
     print(f"{'measurement':34} {'lines':>10} {'wall s':>8} {'lines/s':>9} {'CPU s':>8} "
           f"{'lines/CPU s':>11} {'peak RSS MiB':>12}")
     for m in report["measurements"]:
         wall = f"  (process {m['wall_seconds']:.2f} s)" if m["wall_seconds"] else ""
         print(f"{m['name']:34} {m['lines']:10,} {m['seconds']:8.2f} {m['lines_per_s']:9,.0f} "
               f"{m['cpu_seconds']:8.2f} {m['lines_per_cpu_s']:11,.0f} {m['peak_mib']:12.0f}{wall}")
+    if report.get("baselines_only"):
+        return
     ratios = report["ratios"]
     print(f"\n1 / 4 (ingest+settle over bare DuckDB): {ratios['ingest_settle_over_duckdb']:.1f}x wall, "
           f"{ratios['cpu_ingest_settle_over_duckdb']:.1f}x CPU")
@@ -456,6 +486,8 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the bills and the workspace")
     parser.add_argument("--json", type=Path, help="write the figures here")
     parser.add_argument("--seed", type=int, default=gen.SEED)
+    parser.add_argument("--baselines-only", action="store_true",
+                        help="generate and run only measurements 4 and 5 (no CLI)")
     parser.add_argument("--line-store", metavar="WHERE",
                         help="set CLOUDSETTLE_LINE_STORE for the CLI (e.g. local); default: off")
     parser.add_argument("--phase", choices=["duckdb", "python"], help=argparse.SUPPRESS)
@@ -474,7 +506,7 @@ def main() -> None:
     log = workdir / "run.log"
     log.write_text("", encoding="utf-8")
     try:
-        report = run(args.lines, workdir, args.seed, log)
+        report = run(args.lines, workdir, args.seed, log, baselines_only=args.baselines_only)
     except SystemExit:
         print(f"kept {workdir} for a look (log: {log})", file=sys.stderr)
         raise

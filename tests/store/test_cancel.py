@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import threading
 import time
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from cloudsettle.core.money import D
 from cloudsettle.store.lines import LineStore, current_lines_parquet
@@ -78,10 +80,9 @@ def test_cancel_mid_statement_interrupts_duckdb_and_removes_its_file(tmp_path: P
             run_statement(
                 con,
                 f"COPY (SELECT i, md5(i::VARCHAR) AS h FROM range(3000000000) r(i) ORDER BY h) TO '{target}'",
-                None,
                 tracker,
-                "endless",
                 on_abort=lambda: target.unlink(missing_ok=True),
+                description="endless",
             )
     finally:
         timer.cancel()
@@ -100,3 +101,15 @@ def test_cancelled_materialization_leaves_no_file(store: LineStore, tmp_path: Pa
         current_lines_parquet(store, "tencent", "2026-10", dest, tracker=tracker)
 
     assert list(dest.parent.iterdir()) == []
+
+
+def test_the_progress_bar_shows_the_batch_and_its_lines(tmp_path: Path) -> None:
+    out = io.StringIO()
+    store = LineStore(tmp_path / "lines", rows_per_part=10)
+    with Tracker(show=True, console=Console(file=out, width=100, force_terminal=False)) as tracker:
+        store.write_batch("7", table(*_month(25)), tracker=tracker)
+        current_lines_parquet(store, "tencent", "2026-10", tmp_path / "oct.parquet", tracker=tracker)
+    shown = out.getvalue()
+    assert "batch 7" in shown
+    assert "25/25" in shown
+    assert "current lines 2026-10" in shown

@@ -12,6 +12,7 @@ import pytest
 
 from cloudsettle.compute.arrow import LINE_SCHEMA
 from cloudsettle.core.money import D
+from cloudsettle.store import lines as lines_module
 from cloudsettle.store.ingest import lines_table
 from cloudsettle.store.lines import BatchExists, LineStore, StoreError, current_lines_parquet
 from tests.store.helpers import amounts, current, mk, stored_files, table
@@ -218,3 +219,28 @@ def test_current_lines_parquet_feeds_line_schema(store: LineStore, tmp_path: Pat
         ("tencent", "b", D("2")),
     ]
     assert [p.name for p in path.parent.iterdir()] == ["oct.parquet"]
+
+
+def test_a_batch_added_in_chunks_spools_to_disk_and_gives_the_same_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = [mk(f"L{i}", str(i), extras={"i": str(i)}) for i in range(7)] + [mk("L1", "100")]
+    in_memory = LineStore(tmp_path / "a")
+    in_memory.write_batch("1", table(*rows))
+
+    monkeypatch.setattr(lines_module, "SPOOL_ROWS", 3)
+    spooled = LineStore(tmp_path / "b")
+    seen: list[int] = []
+    with spooled.begin_batch("1") as builder:
+        for start in range(0, len(rows), 2):
+            builder.add(table(*rows[start : start + 2]))
+            seen.append(len(list(spooled.work_dir.glob("spool-*/in-*.parquet"))))
+        staged = builder.stage()
+    staged.commit()
+
+    assert seen[-1] >= 2  # the chunks went to spool files on the way
+    assert spooled.current_lines_arrow("tencent", "2026-10").equals(
+        in_memory.current_lines_arrow("tencent", "2026-10")
+    )
+    assert amounts(spooled)["L1"] == (D("100"), 2, "1")
+    assert spooled.leftovers() == []

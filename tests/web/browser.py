@@ -77,12 +77,21 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+#: What the session fixtures share across test modules. Each module imports the fixtures by
+#: name, so pytest holds one session fixture per module: without this, every browser test
+#: module would build its own demo and start a second Playwright, which the sync API refuses
+#: ("Sync API inside the asyncio loop") while the first one runs.
+_SHARED: dict[str, Any] = {}
+
+
 @pytest.fixture(scope="session")
 def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The settled demo workspace, built once per test process and copied by each test."""
-    root = tmp_path_factory.mktemp("demo-template") / "demo"
-    assert run_demo(root, Console(file=io.StringIO())) == 0
-    return root
+    if "demo" not in _SHARED:
+        root = tmp_path_factory.mktemp("demo-template") / "demo"
+        assert run_demo(root, Console(file=io.StringIO())) == 0
+        _SHARED["demo"] = root
+    return Path(_SHARED["demo"])
 
 
 @pytest.fixture
@@ -116,12 +125,18 @@ def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
         pytest.skip("Debian chromium is not installed")
     sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
-        try:
-            yield b
-        finally:
-            b.close()
+    if "browser" not in _SHARED:
+        p = sync_api.sync_playwright().start()
+        _SHARED["playwright"] = p
+        _SHARED["browser"] = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
+    _SHARED["users"] = _SHARED.get("users", 0) + 1
+    try:
+        yield _SHARED["browser"]
+    finally:
+        _SHARED["users"] -= 1
+        if _SHARED["users"] == 0:  # the last module's session fixture closes it
+            _SHARED.pop("browser").close()
+            _SHARED.pop("playwright").stop()
 
 
 @pytest.fixture

@@ -201,7 +201,7 @@ def test_explain_page_shows_source_rule_version_rate_fx(site: Site) -> None:
     assert f'<a href="/ui/ingest/batches/{batch_id}">lines-2026-10.csv</a>' in page.text
     assert f'<dd id="source-row">{source_row}</dd>' in page.text
     assert f'<dd id="line-rule">{line["rule"]}</dd>' in page.text
-    assert f"{api['agreement']} version {api['agreement_version']}</dd>" in page.text
+    assert f"{api['agreement']} version {api['agreement_version']}</a></dd>" in page.text
     assert f'<a href="/ui/agreements/{api["agreement"]}">' in page.text
     assert f'<dd id="line-rate">{line["rate"]}</dd>' in page.text
     assert '<dd id="line-fx">' in page.text

@@ -622,6 +622,9 @@ app.add_typer(deals_app, name="deals")
 from cloudsettle.cli.check_cmds import check_app  # noqa: E402
 
 app.add_typer(check_app, name="check")
+from cloudsettle.cli.lines_cmds import lines_app  # noqa: E402 (reads main lazily)
+
+app.add_typer(lines_app, name="lines")
 # --- end of sub-apps ---
 
 

@@ -41,6 +41,7 @@ import sqlglot
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F  # noqa: N812 (the PySpark convention)
 from sqlglot import exp
+from sqlglot.errors import ErrorLevel
 
 from cloudsettle.compute.backend import LineSource, single_file
 
@@ -53,6 +54,19 @@ SESSION_CONF: Mapping[str, str] = {
 
 #: Spark's widest exact integer (DuckDB's HUGEINT holds more, the engine never needs it).
 _INTEGER = "DECIMAL(38, 0)"
+#: For a local session on small data (tests, a laptop): a job here is milliseconds of work
+#: behind seconds of Spark overhead, so no code generation (compiling it costs more than it
+#: saves), no adaptive re-planning, one shuffle partition, no broadcasts (each is a job of
+#: its own), and the JVM's quick C1 compiler only. A cluster on a real month wants none of these.
+SMALL_DATA_CONF: Mapping[str, str] = {
+    "spark.sql.codegen.wholeStage": "false",
+    "spark.sql.codegen.factoryMode": "NO_CODEGEN",
+    "spark.sql.adaptive.enabled": "false",
+    "spark.sql.shuffle.partitions": "1",
+    "spark.sql.autoBroadcastJoinThreshold": "-1",
+    "spark.driver.extraJavaOptions": "-XX:+UseSerialGC -XX:TieredStopAtLevel=1",
+}
+
 _WALL_TIME = (exp.DataType.Type.TIMESTAMP, exp.DataType.Type.TIMESTAMPNTZ)
 
 
@@ -84,7 +98,7 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
 def to_spark_sql(sql: str) -> str:
     """A query of the engine (DuckDB dialect) as Spark SQL."""
     tree = sqlglot.parse_one(sql, read="duckdb").transform(_rewrite)
-    return tree.sql(dialect="spark")
+    return _spark(tree)
 
 
 @lru_cache(maxsize=512)
@@ -95,8 +109,13 @@ def split_create(sql: str) -> tuple[str, str]:
         raise ValueError(f"the Spark backend runs only CREATE TEMP TABLE … AS query, not: {sql[:80]}")
     table = tree.find(exp.Table)
     assert table is not None
-    query = tree.expression.transform(_rewrite)
-    return table.name, query.sql(dialect="spark")
+    return table.name, _spark(tree.expression.transform(_rewrite))
+
+
+def _spark(tree: exp.Expression) -> str:
+    """Spark SQL for ``tree``; a construct SQLGlot cannot write for Spark raises (never a
+    silently different query)."""
+    return tree.sql(dialect="spark", unsupported_level=ErrorLevel.RAISE)
 
 
 class SparkExecutor:
@@ -180,26 +199,36 @@ class SparkBackend:
 
 @dataclass(frozen=True, slots=True)
 class LocalSpark:
-    """A local Spark session for tests and single-machine use: no UI, no network, few partitions."""
+    """A local Spark session for tests and single-machine use: no UI, no network.
+
+    Attributes:
+      cores: ``local[cores]``.
+      small_data: apply :data:`SMALL_DATA_CONF` (fast on test-sized months).
+      driver_memory: the JVM's heap (driver and executor are one JVM locally).
+      extra: any other Spark settings, applied last.
+    """
 
     cores: int = 1
-    shuffle_partitions: int = 2
+    small_data: bool = True
     driver_memory: str = "1g"
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def session(self, app_name: str = "cloudsettle") -> SparkSession:
-        builder = (
-            SparkSession.builder.master(f"local[{self.cores}]")
-            .appName(app_name)
-            .config("spark.ui.enabled", "false")
-            .config("spark.ui.showConsoleProgress", "false")
-            .config("spark.driver.host", "127.0.0.1")
-            .config("spark.driver.bindAddress", "127.0.0.1")
-            .config("spark.driver.memory", self.driver_memory)
-            .config("spark.sql.shuffle.partitions", str(self.shuffle_partitions))
-            .config("spark.default.parallelism", str(self.cores))
-        )
-        for key, value in {**SESSION_CONF, **self.extra}.items():
+        """The process's Spark session (``getOrCreate``: settings of the JVM apply only if
+        this starts it)."""
+        conf = {
+            "spark.ui.enabled": "false",
+            "spark.ui.showConsoleProgress": "false",
+            "spark.driver.host": "127.0.0.1",
+            "spark.driver.bindAddress": "127.0.0.1",
+            "spark.driver.memory": self.driver_memory,
+            "spark.default.parallelism": str(self.cores),
+            **SESSION_CONF,
+            **(SMALL_DATA_CONF if self.small_data else {}),
+            **self.extra,
+        }
+        builder = SparkSession.builder.master(f"local[{self.cores}]").appName(app_name)
+        for key, value in conf.items():
             builder = builder.config(key, value)
         spark = builder.getOrCreate()
         spark.sparkContext.setLogLevel("ERROR")

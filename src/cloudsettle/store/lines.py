@@ -44,7 +44,7 @@ import pyarrow.parquet as pq
 from cloudsettle.compute.arrow import LINE_SCHEMA
 from cloudsettle.compute.backend import BulkSettings
 from cloudsettle.store.location import Location, open_location, store_connection
-from cloudsettle.store.progress import Tracker, quiet
+from cloudsettle.store.progress import Tracker, quiet, run_statement
 
 #: A stored row: the normalized line, its extras, and where it stands among its revisions.
 STORE_SCHEMA = pa.schema(
@@ -68,13 +68,17 @@ CONTENT_COLUMNS: tuple[str, ...] = (
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 _PERIOD = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+#: Rows a batch builder holds in memory before it spools them to local Parquet.
+SPOOL_ROWS = 500_000
 #: Rows per part file (a batch of a 10M-line month is 10 files).
 ROWS_PER_PART = 1_000_000
-#: Bytes of DuckDB memory per line sorted at once when materializing current lines: a
-#: line is a few hundred bytes, and a sort and the scans feeding it need room beyond its
-#: rows (measured: 10,000 lines of 1 KB sort under a 64 MB limit with two threads,
-#: 20,000 do not).
-BYTES_PER_BUCKET_ROW = 6_400
+#: DuckDB memory per byte of stored row when sorting a bucket of current lines: the sort
+#: and the Parquet scans feeding it need room beyond the rows. Measured with 1 KB rows and
+#: two threads: the scans take about 50 MB whatever the bucket; 5,000 rows then sort under
+#: 56 MB, 10,000 under 64 MB, 20,000 not under 64 MB. 12 leaves that margin at 64 MB.
+SORT_FACTOR = 12
+#: Rows per record batch (and row group) when current lines are written bucket by bucket.
+BATCH_ROWS = 65_536
 _UNITS = {
     "": 1,
     "B": 1,
@@ -428,7 +432,7 @@ class LineStore:
         if not self.location.remote:
             fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
         with fs.open(path, "wb") as out:
-            pq.write_table(table, out, row_group_size=ROW_GROUP_ROWS, compression="zstd")
+            pq.write_table(table, out, row_group_size=ROW_GROUP_ROWS, compression="snappy")
 
     def _move(self, source: str, target: str) -> None:
         fs = self.location.fs
@@ -467,6 +471,20 @@ def _globs(key: str, values: str | Sequence[str] | None, check: Any) -> list[str
     return [f"{key}={check(v) if key == 'period' else check(key, v)}" for v in chosen]
 
 
+def _digest_sql() -> str:
+    """The text a row's ``row_hash`` (md5) is taken over: every content column, times as
+    epoch microseconds (cheaper to print than ISO text), NULL as ``chr(0)``. md5 finds
+    changes between revisions of one line id; it is not a security check (the raw
+    file's sha256 is, ``ingest/raw_store.py``)."""
+    instants = {f.name for f in LINE_SCHEMA if pa.types.is_timestamp(f.type)}
+    return ", ".join(
+        f"coalesce(CAST(epoch_us({c}) AS VARCHAR), chr(0))"
+        if c in instants
+        else f"coalesce(CAST({c} AS VARCHAR), chr(0))"
+        for c in CONTENT_COLUMNS
+    )
+
+
 def _empty_sql() -> str:
     """A zero-row SELECT of :data:`STORE_SCHEMA`'s columns and DuckDB types."""
     types = {
@@ -495,9 +513,10 @@ class BatchBuilder:
         self.batch_id = batch_id
         self.tracker = tracker
         self._spool = store.work_dir / f"spool-{batch_id}.{secrets.token_hex(6)}"
-        self._spool.mkdir(parents=True)
         self._rows = 0
         self._files: list[Path] = []
+        self._pending: list[pa.Table] = []
+        self._pending_rows = 0
         self._with_revision: bool | None = None
 
     def __enter__(self) -> BatchBuilder:
@@ -540,10 +559,21 @@ class BatchBuilder:
             names.append("revision")
         arrays.append(pa.array(range(self._rows, self._rows + n), pa.int64()))
         names.append("ord")
-        path = self._spool / f"in-{len(self._files):05d}.parquet"
-        pq.write_table(pa.table(arrays, names=names), path)
-        self._files.append(path)
+        self._pending.append(pa.table(arrays, names=names))
+        self._pending_rows += n
         self._rows += n
+        if self._pending_rows >= SPOOL_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        """Write the rows held in memory to a spool file (local Parquet)."""
+        if not self._pending:
+            return
+        self._spool.mkdir(parents=True, exist_ok=True)
+        path = self._spool / f"in-{len(self._files):05d}.parquet"
+        pq.write_table(pa.concat_tables(self._pending), path, compression="lz4")
+        self._files.append(path)
+        self._pending, self._pending_rows = [], 0
 
     def abort(self) -> None:
         """Drop the spool."""
@@ -582,17 +612,23 @@ class BatchBuilder:
         """Decide in DuckDB which rows to write with which revision, and the tombstones;
         leave ``placed`` (the key of each row to write, with its part number). The decisions run on
         narrow key columns; the wide rows are read from the spool once, at the end."""
-        if self._files:
-            spool = _parquet_list([str(p) for p in self._files])
+        if self._files:  # a large batch: everything to the spool, read from there
+            self._flush()
+            con.execute(
+                f"CREATE TEMP VIEW spool AS SELECT * FROM {_parquet_list([str(p) for p in self._files])}"
+            )
+        elif self._pending:  # a batch that fits the memory it came in: read as it is
+            con.register("spool_arrow", pa.concat_tables(self._pending))
+            con.execute("CREATE TEMP VIEW spool AS SELECT * FROM spool_arrow")
         else:
             line_cols = ", ".join([*LINE_SCHEMA.names, "extras"])
-            spool = f"(SELECT {line_cols}, 0::BIGINT AS ord FROM ({_empty_sql()}))"
-        con.execute(f"CREATE TEMP VIEW spool AS SELECT * FROM {spool}")
-        digest = ", ".join(f"coalesce(CAST({c} AS VARCHAR), chr(0))" for c in CONTENT_COLUMNS)
+            con.execute(
+                f"CREATE TEMP VIEW spool AS SELECT {line_cols}, 0::BIGINT AS ord FROM ({_empty_sql()})"
+            )
         con.execute(f"""
             CREATE TEMP TABLE keys AS
             SELECT ord, provider, line_id, strftime(billing_period, '%Y-%m') AS period,
-                   sha256(concat_ws(chr(31), {digest})) AS row_hash
+                   md5(concat_ws(chr(31), {_digest_sql()})) AS row_hash
                    {", revision" if self._with_revision else ""}
             FROM spool
         """)
@@ -631,8 +667,8 @@ class BatchBuilder:
             con.execute("""
                 CREATE TEMP TABLE sel AS
                 WITH firsts AS (
-                    SELECT * FROM keys
-                    QUALIFY row_number() OVER (PARTITION BY provider, line_id, row_hash ORDER BY ord) = 1
+                    SELECT provider, line_id, row_hash, min(ord) AS ord, any_value(period) AS period
+                    FROM keys GROUP BY provider, line_id, row_hash
                 )
                 SELECT f.*,
                        coalesce(t.revision, 0)
@@ -659,14 +695,23 @@ class BatchBuilder:
             FROM fin JOIN was ON fin.provider = was.provider AND fin.line_id = was.line_id
             WHERE was.period <> fin.period
         """)
-        con.execute(f"""
-            CREATE TEMP TABLE placed AS
-            SELECT *, (row_number() OVER (PARTITION BY provider, period ORDER BY line_id, revision) - 1)
-                      // {int(self.store.rows_per_part)} AS part
-            FROM (SELECT ord, provider, line_id, revision, period, row_hash, false AS deleted FROM sel
-                  UNION ALL
-                  SELECT NULL, provider, line_id, revision, period, NULL, true FROM tomb)
-        """)
+        rows = (
+            "SELECT ord, provider, line_id, revision, period, row_hash, false AS deleted FROM sel "
+            "UNION ALL SELECT NULL, provider, line_id, revision, period, NULL, true FROM tomb"
+        )
+        largest = con.execute(
+            f"SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM ({rows}) GROUP BY provider, period)"
+        ).fetchall()[0][0]
+        per_part = int(self.store.rows_per_part)
+        if largest <= per_part:  # one file per partition: no numbering needed
+            con.execute(f"CREATE TEMP TABLE placed AS SELECT *, 0 AS part FROM ({rows})")
+        else:
+            con.execute(f"""
+                CREATE TEMP TABLE placed AS
+                SELECT *, (row_number() OVER (PARTITION BY provider, period ORDER BY line_id, revision) - 1)
+                          // {per_part} AS part
+                FROM ({rows})
+            """)
         row = con.execute("""
             SELECT (SELECT count(*) FROM sel), (SELECT count(*) FROM tomb),
                    (SELECT count(*) FROM keys)
@@ -728,6 +773,8 @@ class BatchBuilder:
                 f"WHERE p.provider = {_quote(provider)} AND p.period = {_quote(period)} "
                 f"AND p.part = {int(part)} ORDER BY p.line_id, p.revision",
                 store.location.for_duckdb(target),
+                tracker,
+                store,
             )
             parts.append(PartFile(provider, period, name, int(rows)))
             tracker.advance(int(rows))
@@ -735,12 +782,17 @@ class BatchBuilder:
         return parts
 
 
-def _copy(con: duckdb.DuckDBPyConnection, query: str, target: str) -> None:
+def _copy(
+    con: duckdb.DuckDBPyConnection, query: str, target: str, tracker: Tracker, store: LineStore
+) -> None:
     """Write ``query``'s rows to one Parquet file (small row groups: a reader under a tight
-    memory limit holds a row group per thread)."""
-    con.execute(
+    memory limit holds a row group per thread); a cancel interrupts it and removes the file."""
+    run_statement(
+        con,
         f"COPY ({query}) TO {_quote(target)} "
-        f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {ROW_GROUP_ROWS})"
+        f"(FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE {ROW_GROUP_ROWS})",
+        tracker,
+        on_abort=lambda: store._remove(target.split("://", 1)[-1] if store.location.remote else target),
     )
 
 
@@ -806,14 +858,15 @@ def current_lines_parquet(
     file's order, so the order must not depend on threads).
 
     Memory stays bounded for any month: the newest revision of each line is found on
-    narrow keys (a hash aggregate, which spills), those keys are cut into buckets of
-    ``rows_per_bucket`` consecutive line ids (by default what the store's
-    ``memory_limit`` holds: :func:`bucket_rows`), and each bucket's wide rows are read
-    (the part files are sorted by line id, so Parquet statistics skip the rest),
-    sorted and appended to the file in turn. One global ``ORDER BY`` over the wide
-    rows instead fails under a tight ``memory_limit`` even with spilling. Cancel is
-    checked between record batches; the file is written under a temporary name and
-    renamed, so a cancel or failure leaves no file.
+    narrow keys (a hash aggregate, which spills), and the wide rows are sorted in
+    buckets of ``rows_per_bucket`` consecutive line ids (by default what the store's
+    ``memory_limit`` holds for rows of the stored width: :func:`bucket_rows`), each
+    read (the part files are sorted by line id, so Parquet statistics skip the rest),
+    sorted and appended to the file in turn. One global ``ORDER BY`` over the wide rows
+    fails under a tight ``memory_limit`` even with spilling. A month that fits one
+    bucket is written by a single DuckDB ``COPY``. Cancel is checked between record
+    batches (and interrupts the ``COPY``); the file is written under a temporary name
+    and renamed, so a cancel or failure leaves no file.
     """
     track = tracker or quiet()
     dest = Path(dest)
@@ -822,13 +875,10 @@ def current_lines_parquet(
     files = store.part_files(providers, check_period(period))
     con = store.connect()
     try:
-        writer = pq.ParquetWriter(tmp, LINE_SCHEMA, compression="zstd")
-        try:
-            if files:
-                rows = rows_per_bucket or bucket_rows(store.settings.memory_limit)
-                _write_current(con, files, writer, track, period, rows)
-        finally:
-            writer.close()
+        if files:
+            _write_current(con, files, tmp, track, period, store.settings.memory_limit, rows_per_bucket)
+        else:
+            pq.write_table(LINE_SCHEMA.empty_table(), tmp)
         track.check()
         tmp.replace(dest)
     finally:
@@ -837,55 +887,79 @@ def current_lines_parquet(
     return dest
 
 
-def bucket_rows(memory_limit: str) -> int:
-    """Lines to sort at once under DuckDB's ``memory_limit`` (``'2GB'``, ``'64MiB'``):
-    ``limit / BYTES_PER_BUCKET_ROW``, at least 1,000 (2 GB: 312,500; 64 MB: 10,000)."""
+def bucket_rows(memory_limit: str, row_bytes: int = 1024) -> int:
+    """Lines to sort at once under DuckDB's ``memory_limit`` (``'2GB'``, ``'64MiB'``) when
+    a stored row takes ``row_bytes`` uncompressed: ``limit / (SORT_FACTOR * row_bytes)``
+    (rows of at least 128 bytes), at least 1,000. Rows of 1 KB: 2 GB gives 162,760, 64 MB
+    5,208; rows of 200 bytes under 2 GB: 833,333."""
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*", memory_limit)
     if match is None or match.group(2).upper() not in _UNITS:
         raise StoreError(f"memory_limit {memory_limit!r}: use a size such as '2GB' or '512MiB'")
     limit = Decimal(match.group(1)) * _UNITS[match.group(2).upper()]
-    return max(1_000, int(limit // BYTES_PER_BUCKET_ROW))
+    return max(1_000, int(limit // (SORT_FACTOR * max(row_bytes, 128))))
 
 
 def _write_current(
     con: duckdb.DuckDBPyConnection,
     files: Sequence[str],
-    writer: pq.ParquetWriter,
+    target: Path,
     tracker: Tracker,
     period: str,
-    rows_per_bucket: int,
+    memory_limit: str,
+    rows_per_bucket: int | None,
 ) -> None:
     scan = _parquet_list(files)
+    listed = "[" + ", ".join(_quote(f) for f in files) + "]"
+    stored_bytes, stored_rows = con.execute(
+        f"SELECT (SELECT sum(total_uncompressed_size) FROM parquet_metadata({listed})), "
+        f"(SELECT sum(num_rows) FROM parquet_file_metadata({listed}))"
+    ).fetchall()[0]
+    size = rows_per_bucket or bucket_rows(
+        memory_limit, int(stored_bytes or 0) // max(int(stored_rows or 0), 1)
+    )
     con.execute(f"""
         CREATE TEMP TABLE top AS
         SELECT provider, line_id, max(revision) AS revision FROM {scan}
         GROUP BY provider, line_id
         HAVING NOT arg_max(deleted, revision)
     """)
-    size = int(rows_per_bucket)
     buckets = con.execute(f"""
         SELECT provider, min(line_id), max(line_id), count(*) FROM (
             SELECT provider, line_id,
-                   (row_number() OVER (PARTITION BY provider ORDER BY line_id) - 1) // {size} AS b
+                   (row_number() OVER (PARTITION BY provider ORDER BY line_id) - 1) // {int(size)} AS b
             FROM top)
         GROUP BY provider, b ORDER BY provider, b
     """).fetchall()
     tracker.check()
-    tracker.start(f"current lines {period}", sum(int(n) for *_, n in buckets))
     cols = ", ".join(f"s.{c}" for c in LINE_SCHEMA.names)
-    for provider, low, high, _ in buckets:
-        tracker.check()
-        where = f"provider = {_quote(provider)} AND line_id BETWEEN {_quote(low)} AND {_quote(high)}"
-        reader = con.sql(f"""
-            SELECT {cols} FROM {scan} s
-            JOIN (SELECT * FROM top WHERE {where}) t
-              ON s.provider = t.provider AND s.line_id = t.line_id AND s.revision = t.revision
-            WHERE s.{where.replace(" AND line_id", " AND s.line_id")}
-            ORDER BY s.line_id
-        """).to_arrow_reader(ROW_GROUP_ROWS)
-        for batch in reader:
+    join = f"""
+        SELECT {cols} FROM {scan} s
+        JOIN (SELECT * FROM top WHERE {{where}}) t
+          ON s.provider = t.provider AND s.line_id = t.line_id AND s.revision = t.revision
+        WHERE {{scan_where}}
+    """
+    if len(buckets) <= 1:  # the month fits one sort: DuckDB writes the file itself
+        query = join.format(where="true", scan_where="true") + " ORDER BY s.provider, s.line_id"
+        run_statement(
+            con,
+            f"COPY ({query}) TO {_quote(str(target))} (FORMAT parquet, COMPRESSION snappy)",
+            tracker,
+            on_abort=lambda: target.unlink(missing_ok=True),
+            description=f"current lines {period}",
+        )
+        return
+    tracker.start(f"current lines {period}", sum(int(n) for *_, n in buckets))
+    with pq.ParquetWriter(target, LINE_SCHEMA, compression="snappy") as writer:
+        for provider, low, high, _ in buckets:
             tracker.check()
-            writer.write_table(
-                pa.Table.from_batches([batch]).cast(LINE_SCHEMA), row_group_size=ROW_GROUP_ROWS
+            where = f"provider = {_quote(provider)} AND line_id BETWEEN {_quote(low)} AND {_quote(high)}"
+            scan_where = (
+                f"s.provider = {_quote(provider)} AND s.line_id BETWEEN {_quote(low)} AND {_quote(high)}"
             )
-            tracker.advance(batch.num_rows)
+            query = join.format(where=where, scan_where=scan_where) + " ORDER BY s.line_id"
+            for batch in con.sql(query).to_arrow_reader(BATCH_ROWS):
+                tracker.check()
+                writer.write_table(
+                    pa.Table.from_batches([batch]).cast(LINE_SCHEMA), row_group_size=BATCH_ROWS
+                )
+                tracker.advance(batch.num_rows)

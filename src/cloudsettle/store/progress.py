@@ -1,9 +1,10 @@
 """Progress and cancellation for long line-store operations.
 
-A batch write advances a :class:`Tracker` after each part file and asks it
-whether to stop; a single long DuckDB statement (materializing current lines)
-runs in a worker thread while the caller's thread draws its progress and
-interrupts it when cancelled. Either way the operation removes what it had
+A batch write advances a :class:`Tracker` after each part file and
+materializing current lines after each record batch, and both ask it whether
+to stop; a single long DuckDB statement (a part file's ``COPY``) runs in a
+worker thread (:func:`run_statement`) while the caller's thread waits, and is
+interrupted when cancelled. Either way the operation removes what it had
 written before raising :class:`Cancelled`, so a cancelled operation leaves
 nothing visible (``docs/line-store.md``, "Progress and cancel").
 
@@ -14,10 +15,8 @@ runs and the interrupt goes on up.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from types import TracebackType
-from typing import Any
 
 import duckdb
 from rich.console import Console
@@ -70,7 +69,7 @@ class Tracker:
         if self._progress is not None and self._task is not None:
             self._progress.advance(self._task, units)
 
-    def update(self, completed: float, total: float) -> None:
+    def update(self, completed: float, total: float) -> None:  # noqa: float-ok - a percentage
         """Set the step's position (a statement's percentage, say)."""
         if self._progress is not None and self._task is not None:
             self._progress.update(self._task, completed=completed, total=total)
@@ -101,41 +100,36 @@ def quiet() -> Tracker:
     return Tracker()
 
 
-@contextmanager
-def step(tracker: Tracker, description: str, total: int | None) -> Iterator[Tracker]:
-    """A step of an operation: started on entry, checked for cancel on entry."""
-    tracker.check()
-    tracker.start(description, total)
-    yield tracker
-
-
 def run_statement(
     con: duckdb.DuckDBPyConnection,
     sql: str,
-    params: list[Any] | None,
     tracker: Tracker,
-    description: str,
+    *,
     on_abort: Callable[[], None] = lambda: None,
+    description: str | None = None,
 ) -> None:
-    """Run one long statement on ``con`` in a worker thread, drawing its progress and
-    interrupting it when ``tracker.cancel`` is set or the caller gets Ctrl-C.
+    """Run one long statement on ``con`` in a worker thread, interrupting it when
+    ``tracker.cancel`` is set or the caller gets Ctrl-C; with a ``description``, the
+    statement's own percentage is drawn as a step.
 
     ``on_abort`` removes whatever the statement may have left (it runs after the
     statement has stopped); then :class:`Cancelled` (or the ``KeyboardInterrupt``)
     is raised.
     """
     tracker.check()
-    tracker.start(description, 100)
+    if description is not None:
+        tracker.start(description, 100)
     failure: list[BaseException] = []
 
     def work() -> None:
         try:
-            con.execute(sql, params or [])
+            con.execute(sql)
         except BaseException as exc:  # handed to the waiting thread
             failure.append(exc)
 
-    con.execute("SET enable_progress_bar = true")
-    con.execute("SET enable_progress_bar_print = false")
+    if description is not None:
+        con.execute("SET enable_progress_bar = true")
+        con.execute("SET enable_progress_bar_print = false")
     worker = threading.Thread(target=work, name="linestore-statement", daemon=True)
     worker.start()
     cancelled = False
@@ -145,8 +139,7 @@ def run_statement(
             if tracker.cancel.is_set():
                 cancelled = True
                 break
-            done = con.query_progress()
-            if done >= 0:
+            if description is not None and (done := con.query_progress()) >= 0:
                 tracker.update(done, 100)
     except BaseException:  # Ctrl-C while waiting: stop the statement, clean up, go on up
         con.interrupt()
@@ -157,10 +150,11 @@ def run_statement(
         con.interrupt()
         worker.join()
         on_abort()
-        con.execute("SET enable_progress_bar = false")
         tracker.check()
-    con.execute("SET enable_progress_bar = false")
+    if description is not None:
+        con.execute("SET enable_progress_bar = false")
     if failure:
         on_abort()
         raise failure[0]
-    tracker.update(100, 100)
+    if description is not None:
+        tracker.update(100, 100)
