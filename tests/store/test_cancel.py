@@ -11,7 +11,8 @@ import pytest
 from rich.console import Console
 
 from cloudsettle.core.money import D
-from cloudsettle.store.lines import LineStore, current_lines_parquet
+from cloudsettle.store.feed import current_lines_parquet
+from cloudsettle.store.lines import LineStore
 from cloudsettle.store.progress import Cancelled, Tracker, run_statement
 from tests.store.helpers import amounts, mk, stored_files, table
 

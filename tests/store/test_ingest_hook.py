@@ -18,8 +18,9 @@ from cloudsettle.db.models import BillingLineRow, IngestBatchRow, LineRevisionRo
 from cloudsettle.ingest.raw_store import RawStore
 from cloudsettle.services.ingest_service import IngestReport, ingest_file
 from cloudsettle.services.workspace import line_store_url
+from cloudsettle.store.feed import current_lines_parquet
 from cloudsettle.store.ingest import backfill, missing_batches
-from cloudsettle.store.lines import LineStore, current_lines_parquet
+from cloudsettle.store.lines import LineStore
 from tests.core.settlement.factories import book, line, rule, version
 
 CASE = Path(__file__).parents[1] / "golden" / "cases" / "31-prior-period-revised-line"

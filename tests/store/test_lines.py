@@ -13,8 +13,9 @@ import pytest
 from cloudsettle.compute.arrow import LINE_SCHEMA
 from cloudsettle.core.money import D
 from cloudsettle.store import lines as lines_module
+from cloudsettle.store.feed import current_lines_parquet
 from cloudsettle.store.ingest import lines_table
-from cloudsettle.store.lines import BatchExists, LineStore, StoreError, current_lines_parquet
+from cloudsettle.store.lines import BatchExists, LineStore, StoreError
 from tests.store.helpers import amounts, current, mk, stored_files, table
 
 

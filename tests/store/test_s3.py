@@ -21,7 +21,8 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from cloudsettle.core.money import D
-from cloudsettle.store.lines import BatchExists, LineStore, current_lines_parquet
+from cloudsettle.store.feed import current_lines_parquet
+from cloudsettle.store.lines import BatchExists, LineStore
 from tests.store.helpers import mk, table
 
 

@@ -11,7 +11,8 @@ import pytest
 
 from cloudsettle.compute.arrow import LINE_SCHEMA
 from cloudsettle.compute.backend import BulkSettings
-from cloudsettle.store.lines import LineStore, current_lines_parquet
+from cloudsettle.store.feed import current_lines_parquet
+from cloudsettle.store.lines import LineStore
 from cloudsettle.store.progress import Tracker
 
 ROWS = 100_000

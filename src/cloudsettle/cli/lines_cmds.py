@@ -17,8 +17,9 @@ from rich.table import Table
 from cloudsettle.compute.backend import BulkSettings
 from cloudsettle.services.errors import BadInput
 from cloudsettle.services.workspace import Workspace
+from cloudsettle.store.feed import current_lines_parquet
 from cloudsettle.store.ingest import backfill, missing_batches
-from cloudsettle.store.lines import LineStore, StoreError, current_lines_parquet
+from cloudsettle.store.lines import LineStore, StoreError
 from cloudsettle.store.progress import Cancelled, Tracker
 
 lines_app = typer.Typer(help="The Parquet line store: lines, revisions, run results.", no_args_is_help=True)

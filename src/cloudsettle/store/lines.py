@@ -24,6 +24,7 @@ period leaves a ``deleted`` row (a tombstone) in the old one.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import secrets
@@ -32,7 +33,6 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -72,25 +72,6 @@ _PERIOD = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 SPOOL_ROWS = 500_000
 #: Rows per part file (a batch of a 10M-line month is 10 files).
 ROWS_PER_PART = 1_000_000
-#: DuckDB memory per byte of stored row when sorting a bucket of current lines: the sort
-#: and the Parquet scans feeding it need room beyond the rows. Measured with 1 KB rows and
-#: two threads: the scans take about 50 MB whatever the bucket; 5,000 rows then sort under
-#: 56 MB, 10,000 under 64 MB, 20,000 not under 64 MB. 12 leaves that margin at 64 MB.
-SORT_FACTOR = 12
-#: Rows per record batch (and row group) when current lines are written bucket by bucket.
-BATCH_ROWS = 65_536
-_UNITS = {
-    "": 1,
-    "B": 1,
-    "KB": 10**3,
-    "MB": 10**6,
-    "GB": 10**9,
-    "TB": 10**12,
-    "KIB": 2**10,
-    "MIB": 2**20,
-    "GIB": 2**30,
-    "TIB": 2**40,
-}
 #: Rows per Parquet row group: small enough that a reader under a tight memory limit streams.
 ROW_GROUP_ROWS = 16_384
 
@@ -192,21 +173,23 @@ def check_period(value: str) -> str:
     return value
 
 
-def _quote(text: str) -> str:
+def quote(text: str) -> str:
+    """``text`` as a SQL string literal."""
     return "'" + text.replace("'", "''") + "'"
 
 
-def _parquet_list(paths: Sequence[str]) -> str:
-    return "read_parquet([" + ", ".join(_quote(p) for p in paths) + "], hive_partitioning = false)"
+def parquet_list(paths: Sequence[str]) -> str:
+    """A ``read_parquet`` over exactly these files (partition keys read from the files)."""
+    return "read_parquet([" + ", ".join(quote(p) for p in paths) + "], hive_partitioning = false)"
 
 
 class LineStore:
     """The line store at ``url`` (a folder or ``s3://bucket/prefix``).
 
-    ``settings`` bound DuckDB's memory and threads (``compute.engine.BulkSettings``);
+    ``settings`` bound DuckDB's memory and threads (``compute.backend.BulkSettings``);
     its ``temp_directory`` defaults to ``<work_dir>/spill``. ``work_dir`` is a local
     folder for spooling incoming batches and spilling: ``<base>/_work`` for a local
-    store, a folder under the system's temporary directory for S3.
+    store, a folder per bucket and prefix under the system's temporary directory for S3.
     """
 
     def __init__(
@@ -222,7 +205,8 @@ class LineStore:
         self.settings = settings or BulkSettings()
         if work_dir is None:
             if self.location.remote:
-                work_dir = Path(tempfile.gettempdir()) / "cloudsettle-linestore"
+                digest = hashlib.sha256(self.location.url.encode("utf-8")).hexdigest()[:16]
+                work_dir = Path(tempfile.gettempdir()) / "cloudsettle-linestore" / digest
             else:
                 work_dir = Path(self.location.base) / "_work"
         self.work_dir = work_dir
@@ -279,8 +263,8 @@ class LineStore:
         committed = self.committed_batches()
         if not committed:
             return []
-        provider_globs = _globs("provider", providers, check_name)
-        period_globs = _globs("period", periods, check_period)
+        provider_globs = _globs("provider", providers)
+        period_globs = _globs("period", periods)
         found: set[str] = set()
         for prov in provider_globs:
             for per in period_globs:
@@ -324,7 +308,7 @@ class LineStore:
         # The files are scanned twice on purpose: a CTE would be materialized whole, and a
         # window over the wide rows needs them all in one place; both fail under a tight
         # memory_limit where this query spills or streams.
-        scan = _parquet_list(files)
+        scan = parquet_list(files)
         return f"""
             SELECT {cols} FROM {scan} s
             JOIN (SELECT provider, line_id, max(revision) AS revision FROM {scan}
@@ -384,7 +368,7 @@ class LineStore:
         if check_name("run id", run_id) not in self.committed_runs():
             raise StoreError(f"no committed results for run {run_id}")
         files = self.location.fs.glob(self.location.path("runs", f"run={run_id}", "part-*.parquet"))
-        return con.sql(f"SELECT * FROM {_parquet_list([self.location.for_duckdb(f) for f in sorted(files)])}")
+        return con.sql(f"SELECT * FROM {parquet_list([self.location.for_duckdb(f) for f in sorted(files)])}")
 
     # ------------------------------------------------------------------ housekeeping
 
@@ -464,11 +448,12 @@ def current_schema() -> pa.Schema:
     return pa.schema([STORE_SCHEMA.field(n) for n in CURRENT_COLUMNS])
 
 
-def _globs(key: str, values: str | Sequence[str] | None, check: Any) -> list[str]:
+def _globs(key: str, values: str | Sequence[str] | None) -> list[str]:
+    """Path segments ``key=value`` for the chosen values (checked), or ``key=*``."""
     if values is None:
         return [f"{key}=*"]
     chosen = [values] if isinstance(values, str) else list(values)
-    return [f"{key}={check(v) if key == 'period' else check(key, v)}" for v in chosen]
+    return [f"{key}={check_period(v) if key == 'period' else check_name(key, v)}" for v in chosen]
 
 
 def _digest_sql() -> str:
@@ -615,7 +600,7 @@ class BatchBuilder:
         if self._files:  # a large batch: everything to the spool, read from there
             self._flush()
             con.execute(
-                f"CREATE TEMP VIEW spool AS SELECT * FROM {_parquet_list([str(p) for p in self._files])}"
+                f"CREATE TEMP VIEW spool AS SELECT * FROM {parquet_list([str(p) for p in self._files])}"
             )
         elif self._pending:  # a batch that fits the memory it came in: read as it is
             con.register("spool_arrow", pa.concat_tables(self._pending))
@@ -645,7 +630,7 @@ class BatchBuilder:
             )
         providers = [r[0] for r in con.execute("SELECT DISTINCT provider FROM keys ORDER BY 1").fetchall()]
         history = self.store.part_files(providers) if providers else []
-        hist_source = _parquet_list(history) if history else f"({_empty_sql()})"
+        hist_source = parquet_list(history) if history else f"({_empty_sql()})"
         # Only the stored revisions of the identities in this batch matter.
         con.execute(f"""
             CREATE TEMP TABLE hist AS
@@ -754,7 +739,7 @@ class BatchBuilder:
         tracker.check()
         tracker.start(f"batch {self.batch_id}", sum(int(n) for *_, n in parts_of))
         line_cols = {n: f"s.{n}" for n in (*LINE_SCHEMA.names, "extras") if n not in ("provider", "line_id")}
-        picked = {**line_cols, "batch_id": f"{_quote(self.batch_id)}::VARCHAR"}
+        picked = {**line_cols, "batch_id": f"{quote(self.batch_id)}::VARCHAR"}
         cols = ", ".join(f"{picked.get(n, 'p.' + n)} AS {n}" for n in STORE_SCHEMA.names)
         parts: list[PartFile] = []
         for provider, period, part, rows in parts_of:
@@ -770,7 +755,7 @@ class BatchBuilder:
             _copy(
                 con,
                 f"SELECT {cols} FROM placed p LEFT JOIN spool s ON s.ord = p.ord "
-                f"WHERE p.provider = {_quote(provider)} AND p.period = {_quote(period)} "
+                f"WHERE p.provider = {quote(provider)} AND p.period = {quote(period)} "
                 f"AND p.part = {int(part)} ORDER BY p.line_id, p.revision",
                 store.location.for_duckdb(target),
                 tracker,
@@ -789,7 +774,7 @@ def _copy(
     memory limit holds a row group per thread); a cancel interrupts it and removes the file."""
     run_statement(
         con,
-        f"COPY ({query}) TO {_quote(target)} "
+        f"COPY ({query}) TO {quote(target)} "
         f"(FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE {ROW_GROUP_ROWS})",
         tracker,
         on_abort=lambda: store._remove(target.split("://", 1)[-1] if store.location.remote else target),
@@ -838,128 +823,3 @@ class StagedBatch:
         if self.state == "staged":
             self.store._remove(self.staging)
             self.state = "aborted"
-
-
-# ---------------------------------------------------------------------- feeding the bulk engine
-
-
-def current_lines_parquet(
-    store: LineStore,
-    providers: str | Sequence[str] | None,
-    period: str,
-    dest: Path,
-    *,
-    tracker: Tracker | None = None,
-    rows_per_bucket: int | None = None,
-) -> Path:
-    """Materialize the current lines of ``period`` as one local Parquet file of
-    ``compute.arrow.LINE_SCHEMA``, ordered by provider and line id, for
-    ``compute.engine.settle_period_bulk(book, path, ...)`` (whose walk order is the
-    file's order, so the order must not depend on threads).
-
-    Memory stays bounded for any month: the newest revision of each line is found on
-    narrow keys (a hash aggregate, which spills), and the wide rows are sorted in
-    buckets of ``rows_per_bucket`` consecutive line ids (by default what the store's
-    ``memory_limit`` holds for rows of the stored width: :func:`bucket_rows`), each
-    read (the part files are sorted by line id, so Parquet statistics skip the rest),
-    sorted and appended to the file in turn. One global ``ORDER BY`` over the wide rows
-    fails under a tight ``memory_limit`` even with spilling. A month that fits one
-    bucket is written by a single DuckDB ``COPY``. Cancel is checked between record
-    batches (and interrupts the ``COPY``); the file is written under a temporary name
-    and renamed, so a cancel or failure leaves no file.
-    """
-    track = tracker or quiet()
-    dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".tmp-{secrets.token_hex(6)}-{dest.name}")
-    files = store.part_files(providers, check_period(period))
-    con = store.connect()
-    try:
-        if files:
-            _write_current(con, files, tmp, track, period, store.settings.memory_limit, rows_per_bucket)
-        else:
-            pq.write_table(LINE_SCHEMA.empty_table(), tmp)
-        track.check()
-        tmp.replace(dest)
-    finally:
-        con.close()
-        tmp.unlink(missing_ok=True)
-    return dest
-
-
-def bucket_rows(memory_limit: str, row_bytes: int = 1024) -> int:
-    """Lines to sort at once under DuckDB's ``memory_limit`` (``'2GB'``, ``'64MiB'``) when
-    a stored row takes ``row_bytes`` uncompressed: ``limit / (SORT_FACTOR * row_bytes)``
-    (rows of at least 128 bytes), at least 1,000. Rows of 1 KB: 2 GB gives 162,760, 64 MB
-    5,208; rows of 200 bytes under 2 GB: 833,333."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*", memory_limit)
-    if match is None or match.group(2).upper() not in _UNITS:
-        raise StoreError(f"memory_limit {memory_limit!r}: use a size such as '2GB' or '512MiB'")
-    limit = Decimal(match.group(1)) * _UNITS[match.group(2).upper()]
-    return max(1_000, int(limit // (SORT_FACTOR * max(row_bytes, 128))))
-
-
-def _write_current(
-    con: duckdb.DuckDBPyConnection,
-    files: Sequence[str],
-    target: Path,
-    tracker: Tracker,
-    period: str,
-    memory_limit: str,
-    rows_per_bucket: int | None,
-) -> None:
-    scan = _parquet_list(files)
-    listed = "[" + ", ".join(_quote(f) for f in files) + "]"
-    stored_bytes, stored_rows = con.execute(
-        f"SELECT (SELECT sum(total_uncompressed_size) FROM parquet_metadata({listed})), "
-        f"(SELECT sum(num_rows) FROM parquet_file_metadata({listed}))"
-    ).fetchall()[0]
-    size = rows_per_bucket or bucket_rows(
-        memory_limit, int(stored_bytes or 0) // max(int(stored_rows or 0), 1)
-    )
-    con.execute(f"""
-        CREATE TEMP TABLE top AS
-        SELECT provider, line_id, max(revision) AS revision FROM {scan}
-        GROUP BY provider, line_id
-        HAVING NOT arg_max(deleted, revision)
-    """)
-    buckets = con.execute(f"""
-        SELECT provider, min(line_id), max(line_id), count(*) FROM (
-            SELECT provider, line_id,
-                   (row_number() OVER (PARTITION BY provider ORDER BY line_id) - 1) // {int(size)} AS b
-            FROM top)
-        GROUP BY provider, b ORDER BY provider, b
-    """).fetchall()
-    tracker.check()
-    cols = ", ".join(f"s.{c}" for c in LINE_SCHEMA.names)
-    join = f"""
-        SELECT {cols} FROM {scan} s
-        JOIN (SELECT * FROM top WHERE {{where}}) t
-          ON s.provider = t.provider AND s.line_id = t.line_id AND s.revision = t.revision
-        WHERE {{scan_where}}
-    """
-    if len(buckets) <= 1:  # the month fits one sort: DuckDB writes the file itself
-        query = join.format(where="true", scan_where="true") + " ORDER BY s.provider, s.line_id"
-        run_statement(
-            con,
-            f"COPY ({query}) TO {_quote(str(target))} (FORMAT parquet, COMPRESSION snappy)",
-            tracker,
-            on_abort=lambda: target.unlink(missing_ok=True),
-            description=f"current lines {period}",
-        )
-        return
-    tracker.start(f"current lines {period}", sum(int(n) for *_, n in buckets))
-    with pq.ParquetWriter(target, LINE_SCHEMA, compression="snappy") as writer:
-        for provider, low, high, _ in buckets:
-            tracker.check()
-            where = f"provider = {_quote(provider)} AND line_id BETWEEN {_quote(low)} AND {_quote(high)}"
-            scan_where = (
-                f"s.provider = {_quote(provider)} AND s.line_id BETWEEN {_quote(low)} AND {_quote(high)}"
-            )
-            query = join.format(where=where, scan_where=scan_where) + " ORDER BY s.line_id"
-            for batch in con.sql(query).to_arrow_reader(BATCH_ROWS):
-                tracker.check()
-                writer.write_table(
-                    pa.Table.from_batches([batch]).cast(LINE_SCHEMA), row_group_size=BATCH_ROWS
-                )
-                tracker.advance(batch.num_rows)
