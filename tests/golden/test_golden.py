@@ -12,9 +12,13 @@ from typing import Any
 
 import pytest
 import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from cloudsettle.cli.main import app
+from cloudsettle.db.models import RunRow
+from cloudsettle.db.session import make_engine
 
 CASES = Path(__file__).parent / "cases"
 DEFAULT_USERS = {"settle": "alice", "approve": "bob", "finalize": "bob", "adjust": "carol"}
@@ -153,3 +157,23 @@ def test_golden_case(case: Path, tmp_path: Path, database_url: str) -> None:
     replay = Replay(case, tmp_path / "ws", database_url)
     for step in spec["steps"]:
         replay.step(step)
+
+
+@pytest.mark.parametrize("case", _cases(), ids=lambda p: p.name)
+def test_golden_case_on_the_bulk_engine(case: Path, tmp_path: Path) -> None:
+    """The same case with ``cloudsettle settings set engine bulk``: steps 1–5 run in DuckDB
+    behind every command (settle, approve's recalculation, finalize), and the statements
+    must still be the hand-computed ones (SQLite; the engine does not touch the store)."""
+    spec = yaml.safe_load((case / "case.yaml").read_text(encoding="utf-8"))
+    replay = Replay(case, tmp_path / "ws", f"sqlite:///{tmp_path / 'bulk.db'}")
+    replay.cli("settings", "set", "engine", "bulk", expect=0)
+    for step in spec["steps"]:
+        replay.step(step)
+    engine = make_engine(f"sqlite:///{tmp_path / 'bulk.db'}")
+    try:
+        with Session(engine) as session:
+            summaries = [json.loads(r.summary or "{}") for r in session.scalars(select(RunRow))]
+    finally:
+        engine.dispose()
+    assert summaries, "the case settled nothing"
+    assert {s.get("engine") for s in summaries} == {"bulk"}

@@ -58,6 +58,11 @@ from cloudsettle.services.records import agreement_of, customer_of, deal_of, fx_
 
 GRACE_DAYS = "grace_days"
 SECOND_APPROVAL_ABOVE = "second_approval_above"
+ENGINE = "engine"
+#: The settlement engines: the reference evaluator (``core.settlement``, the oracle) and
+#: the bulk engine (steps 1–5 in DuckDB, ``compute``); both give the same statements.
+REFERENCE, BULK = "reference", "bulk"
+ENGINES = (REFERENCE, BULK)
 #: Known settings and how their text is checked.
 SETTINGS: dict[str, str] = {
     GRACE_DAYS: "days after a period's last day during which late lines still land in it (integer)",
@@ -70,6 +75,7 @@ SETTINGS: dict[str, str] = {
     "drift_periods": "earlier months making a customer's trailing average (integer)",
     "totals_tolerance": "difference allowed between a provider's total and its lines (amount)",
     "evidence_max_bytes": "largest evidence file a case accepts (integer bytes)",
+    ENGINE: "which engine computes statements: reference (default) or bulk (DuckDB)",
 }
 #: Families of settings named ``<prefix>.<suffix>``: what the suffix names, and the value's kind.
 SETTING_FAMILIES: dict[str, tuple[str, str]] = {
@@ -88,6 +94,10 @@ def _check_setting(key: str, value: str) -> str:
         families = ", ".join(f"{p}.<{what.split(':')[0]}>" for p, (what, _) in named)
         raise BadInput(f"unknown setting {key!r}; known: {', '.join(sorted(SETTINGS))} (and {families})")
     text = value.strip()
+    if key == ENGINE:
+        if text not in ENGINES:
+            raise BadInput(f"{key} must be one of {', '.join(ENGINES)}, not {value!r}")
+        return text
     if key.startswith("debtor."):
         if not text:
             raise BadInput(f"{key} must not be empty")
@@ -111,6 +121,11 @@ def get_setting(session: Session, key: str) -> str | None:
     """A setting's text, or None when unset."""
     row = session.get(SettingRow, key)
     return row.value if row else None
+
+
+def engine(session: Session) -> str:
+    """The engine settling runs: the ``engine`` setting, else the reference evaluator."""
+    return get_setting(session, ENGINE) or REFERENCE
 
 
 def set_setting(

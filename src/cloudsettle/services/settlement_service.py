@@ -48,8 +48,11 @@ from cloudsettle.services.book_loader import LoadedBook
 from cloudsettle.services.errors import BadInput, NotFound, Refused
 from cloudsettle.services.ledger_service import check_invariants, post_statement
 from cloudsettle.services.runs import (
+    BULK,
+    REFERENCE,
     RunHistory,
     cutoff_for,
+    engine,
     grace_days,
     inputs_document,
     load_book_as_of,
@@ -106,6 +109,7 @@ class Computation:
     history: RunHistory
     cutoff: datetime | None
     result: RunResult
+    engine: str = REFERENCE
 
 
 def compute(
@@ -146,16 +150,37 @@ def compute(
         finalized[a.id] = _finalized_before(session, a.id, start)
         adjustments[a.id] = manual_adjustments(session, a.partner_id, a.id, period)
     history = RunHistory(carried, finalized, adjustments, finalized_here)
-    result = settle_period(
-        book,
+    chosen_engine = engine(session)
+    if chosen_engine == BULK:
+        result = _settle_bulk(loaded, period, partner_id, history)
+    else:
+        result = settle_period(
+            book,
+            period,
+            partner_id=partner_id,
+            carried_in=carried,
+            finalized=finalized,
+            adjustments=adjustments,
+            skip=finalized_here,
+        )
+    return Computation(loaded, history, cutoff, result, chosen_engine)
+
+
+def _settle_bulk(loaded: LoadedBook, period: str, partner_id: str | None, history: RunHistory) -> RunResult:
+    """Steps 1–5 in DuckDB (``compute``), the rest in the core: the same statements as the reference."""
+    from cloudsettle.compute.arrow import lines_to_arrow
+    from cloudsettle.compute.engine import settle_period_bulk
+
+    return settle_period_bulk(
+        loaded.book,
+        lines_to_arrow(loaded.book.lines),
         period,
         partner_id=partner_id,
-        carried_in=carried,
-        finalized=finalized,
-        adjustments=adjustments,
-        skip=finalized_here,
+        carried_in=history.carried_in,
+        finalized=history.finalized,
+        adjustments=history.adjustments,
+        skip=history.skip,
     )
-    return Computation(loaded, history, cutoff, result)
 
 
 def fingerprints(session: Session, c: Computation) -> dict[tuple[str, str], str]:
@@ -208,7 +233,8 @@ def settle(session: Session, *, period: str, partner_id: str | None, actor: str)
     validation_service.check_period(session, run_id=run.id, period=period, book=calc.loaded.book)
     case_service.sync_run(session, period=period, findings=result.findings, book=calc.loaded.book,
                           statements=rows, actor=actor)
-    run.summary = json.dumps({"statements": len(rows), "findings": len(result.findings)})
+    run.summary = json.dumps(
+        {"statements": len(rows), "findings": len(result.findings), "engine": calc.engine})
     inputs = inputs_document(session, calc.loaded, period=period, partner_id=partner_id, cutoff=calc.cutoff,
                              history=calc.history)
     record_run(session, run.id, inputs, result, calc.cutoff)
