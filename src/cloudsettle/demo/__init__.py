@@ -378,6 +378,11 @@ def _print_next(console: Console, root: Path, outputs: dict[str, list[Path]]) ->
         f"cloudsettle finalize --period {OCTOBER} --user {APPROVER} {ws_opt}",
     ):
         console.print(f"  {command}", highlight=False, markup=False)
+    console.print(
+        f"[bold]web UI[/]: cloudsettle serve {ws_opt}, then open http://127.0.0.1:8000/ui/ and log in "
+        "as a demo user printed above (demo-finance sees everything; demo-partner only its own statements)",
+        highlight=False,
+    )
 
 
 def _print_users(ws: Workspace, console: Console) -> None:
