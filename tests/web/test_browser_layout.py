@@ -43,7 +43,8 @@ def test_main_pages_fit_the_screen(server: Served, page: Any, width: int, height
     login(page, server.url, "admin")
     for path in PAGES:
         answer = page.goto(f"{server.url}{path}")
-        assert answer is not None and answer.status == 200, path
+        assert answer is not None, path
+        assert answer.status == 200, path
         _assert_fits(page, path, width)
         assert page.get_by_role("navigation", name="Main").get_by_role("link", name="Dashboard").is_visible()
     page.goto(f"{server.url}/ui/periods/2026-10/statements")
