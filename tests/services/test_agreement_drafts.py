@@ -218,15 +218,37 @@ def test_a_draft_that_takes_effect_later_changes_nothing_in_october(store: Store
     assert row.lines_changed == 0
 
 
-def test_what_if_of_a_finalized_period_recomputes_it_and_says_so(store: Store) -> None:
+def test_a_new_version_never_governs_a_finalized_period(store: Store) -> None:
+    """After October is finalized a draft starts on 1 November; one starting earlier is
+    refused at its ``effective_from`` line, and the what-if of October changes nothing."""
     store.do(approve, period="2026-10", partner_id=None, actor="approver")
     store.do(finalize, period="2026-10", partner_id=None, actor="approver")
-    draft = store.do(guarded.save_draft, SALES, agreement_id=AGREEMENT, draft_id=None,
-                     text=raised(store.do(drafts.starting_text, AGREEMENT)))
-    (row,) = store.do(guarded.what_if, FINANCE, draft_id=draft.id, period="2026-10").rows
+    text = raised(store.do(drafts.starting_text, AGREEMENT))
+    assert "effective_from: 2026-11-01" in text.splitlines()
+    retroactive = text.replace("effective_from: 2026-11-01", "effective_from: 2026-10-01")
+    with pytest.raises(drafts.DraftInvalid) as caught:
+        store.do(guarded.save_draft, SALES, agreement_id=AGREEMENT, draft_id=None, text=retroactive)
+    (issue,) = caught.value.issues
+    assert issue.path == "effective_from"
+    assert retroactive.splitlines()[issue.line - 1].startswith("effective_from:")  # type: ignore[operator]
+    assert "2026-10, which is finalized under version 1" in issue.message
+    assert "on or after 2026-11-01" in issue.message
+    draft = store.do(guarded.save_draft, SALES, agreement_id=AGREEMENT, draft_id=None, text=text)
+    result = store.do(guarded.what_if, FINANCE, draft_id=draft.id, period="2026-10")
+    assert not result.governs
+    (row,) = result.rows
     assert row.finalized
     assert row.status == "settled"
-    assert row.figure("payable").difference == D("282.10")
+    assert row.figure("payable").difference == D("0")
+
+
+def test_activation_is_refused_when_a_period_was_finalized_after_saving(store: Store) -> None:
+    draft = store.do(guarded.save_draft, SALES, agreement_id=AGREEMENT, draft_id=None,
+                     text=raised(store.do(drafts.starting_text, AGREEMENT)))
+    store.do(approve, period="2026-10", partner_id=None, actor="approver")
+    store.do(finalize, period="2026-10", partner_id=None, actor="approver")
+    with pytest.raises(Refused, match="from 2026-11-01 at the earliest"):
+        store.do(guarded.activate_draft, SALES, draft_id=draft.id)
 
 
 def test_compare_a_version_with_a_draft(store: Store) -> None:

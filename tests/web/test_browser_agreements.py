@@ -3,10 +3,12 @@ draft, see a bad value refused beside its line, fix it, compare the version with
 what-if on 2026-10 and check the partner's changed payable, activate.
 
 The demo's harbor-intl-2026 (P-HARBOR, USD) has one version: compute 0.08, storage 0.06, the rest
-0.05, statement-level half-up rounding, no tiers, cap, floor or fees. Raising compute to 0.10
-scales every compute line's exact amount by 0.10 / 0.08 = 1.25, commission lines and the clawback
-of a compute line alike, so the expected payable difference is computed here from the stored
-October lines: round(new commission) + round(new clawback) - (stored commission + clawback).
+0.05, statement-level half-up rounding, no tiers, cap, floor or fees. September is finalized,
+so the draft starts on 2026-10-01 (a new version never governs a finalized period). Raising
+compute to 0.10 scales every October compute commission line's exact amount by 0.10 / 0.08 =
+1.25; October's clawback of a September line keeps the rate September was paid at. So the
+expected payable difference is computed here from the stored October lines:
+round(new commission) - stored commission.
 """
 
 from __future__ import annotations
@@ -43,12 +45,11 @@ def expected_payable_difference(server: Served) -> str:
                 StatementRow.partner_id == "P-HARBOR", StatementRow.period == "2026-10"
             )
         ).one()
-        new = {"commission": ZERO, "clawback": ZERO}
+        new = ZERO
         for ln in s.scalars(select(StatementLineRow).where(StatementLineRow.statement_id == st.id)):
-            if ln.role in new:
-                new[ln.role] += ln.amount * (D("1.25") if ln.rule_id == "compute" else 1)
-        after = sum((v.quantize(CENT, rounding=ROUND_HALF_UP) for v in new.values()), ZERO)
-        difference = after - (st.commission + st.clawback)
+            if ln.role == "commission":
+                new += ln.amount * (D("1.25") if ln.rule_id == "compute" else 1)
+        difference = new.quantize(CENT, rounding=ROUND_HALF_UP) - st.commission
     assert difference > 0
     return f"+{difference:.2f}"
 
@@ -100,12 +101,14 @@ def test_draft_validation_compare_what_if_activate(server: Served, page: Any) ->
     page.wait_for_url("**/compare?*")
     fields = page.get_by_role("table", name="Fields of", exact=False)
     changed = fields.locator("tr.f-changed")
-    assert changed.count() == 2
+    assert changed.count() == 3  # version, effective_from (after the finalized September), the rate
+    start = fields.locator("tr", has=page.get_by_role("rowheader", name="effective_from", exact=True))
+    assert start.locator("td").nth(1).inner_text() == "2026-10-01"
     rate = fields.locator("tr", has=page.get_by_role("rowheader", name="rules[compute].rate", exact=True))
     assert rate.locator("td").nth(0).inner_text() == "0.08"
     assert rate.locator("td").nth(1).inner_text() == "0.1"
     page.get_by_label("only changed fields").check()
-    assert fields.locator("tbody tr:visible").count() == 2
+    assert fields.locator("tbody tr:visible").count() == 3
     assert_accessible(page, "version comparison")
     screenshot(page, "agreement-diff")
 

@@ -24,6 +24,7 @@ import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -130,21 +131,49 @@ def stored_version(row: AgreementVersionRow) -> AgreementVersion:
 def starting_text(session: Session, agreement_id: str) -> str:
     """The text a new draft starts from: the newest version, numbered one above every version.
 
-    It keeps that version's ``effective_from``, so as it stands the draft takes over
-    from the same day (of two versions effective the same day the higher number wins).
+    It takes effect from the newest version's ``effective_from`` or, when later, the day
+    after the last finalized period: a new version never governs a finalized period
+    (see :func:`earliest_effective_from`).
     """
     agreement_row(session, agreement_id)
     rows = version_rows(session, agreement_id)
     if not rows:
         raise NotFound(f"agreement {agreement_id} has no version to start from")
     newest = stored_version(rows[-1])
-    return version_yaml(_renumbered(newest, rows[-1].version + 1))
+    earliest = earliest_effective_from(session, agreement_id)
+    start = max(newest.effective_from, earliest) if earliest else newest.effective_from
+    return version_yaml(_renumbered(newest, rows[-1].version + 1, start))
 
 
-def _renumbered(v: AgreementVersion, number: int) -> AgreementVersion:
+def _renumbered(v: AgreementVersion, number: int, effective_from: date) -> AgreementVersion:
     d = version_to_dict(v)
     d["version"] = number
+    d["effective_from"] = effective_from.isoformat()
     return version_from_dict(d)
+
+
+def last_finalized(session: Session, agreement_id: str) -> StatementRow | None:
+    """The agreement's finalized statement with the latest period, if any."""
+    return session.scalars(
+        select(StatementRow)
+        .where(StatementRow.agreement_id == agreement_id, StatementRow.status.in_(FINALIZED))
+        .order_by(StatementRow.period_end.desc(), StatementRow.id.desc())
+        .limit(1)
+    ).first()
+
+
+def earliest_effective_from(session: Session, agreement_id: str) -> date | None:
+    """The first day a new version may take effect: the day after the last finalized period.
+
+    A finalized statement keeps the version that governed it (spec: a finalized
+    statement never changes; corrections are prior-period adjustments computed with
+    that version). A new version starting on or before a finalized period's first
+    day would become the governing version of that period for every later
+    calculation that looks it up (a clawback's original rate, a recomputation), so
+    the two would disagree. None when nothing is finalized.
+    """
+    row = last_finalized(session, agreement_id)
+    return row.period_end + timedelta(days=1) if row is not None else None
 
 
 # --- saving -------------------------------------------------------------------------------
@@ -162,6 +191,16 @@ def parse(session: Session, *, agreement_id: str, text: str) -> AgreementVersion
         raise DraftInvalid([ConfigIssue(
             "version", f"version {version.version} was used by a statement and cannot change; "
                        f"number the draft {above}", line)])
+    earliest = earliest_effective_from(session, agreement_id)
+    if earliest is not None and version.effective_from < earliest:
+        final = last_finalized(session, agreement_id)
+        assert final is not None
+        raise DraftInvalid([ConfigIssue(
+            "effective_from",
+            f"{version.effective_from.isoformat()} would make this version govern {final.period}, which is "
+            f"finalized under version {final.agreement_version}; start it on or after {earliest.isoformat()} "
+            "(corrections to a finalized period arrive as prior-period adjustments)",
+            _line_of_key(text, "effective_from"))])
     return version
 
 
@@ -243,6 +282,10 @@ def activate(session: Session, *, draft_id: int, actor: str) -> ConfigSummary:
     if now_print not in (row.base_fingerprint, row.fingerprint):
         raise Refused(f"version {row.version} of {row.agreement_id} changed since draft {draft_id} was "
                       "saved; open the draft, compare and save it again (or number it higher)")
+    earliest = earliest_effective_from(session, row.agreement_id)
+    if earliest is not None and version.effective_from < earliest:
+        raise Refused(f"a period of {row.agreement_id} was finalized since draft {draft_id} was saved: it "
+                      f"may take effect from {earliest.isoformat()} at the earliest; edit and save it again")
     bundle = ConfigBundle(agreements=(
         Agreement(agreement.id, agreement.partner_id, (version,), AgreementMode(agreement.mode)),))
     summary = apply_config(session, bundle)
