@@ -80,6 +80,8 @@ def test_translation_rewrites_what_spark_reads_differently() -> None:
     midnight = to_spark_sql(f"SELECT {local_midnight('v.tz', 'r.valid_from')} AS t")
     assert instant == "SELECT CAST(FROM_UTC_TIMESTAMP(l.charge_start, v.tz) AS DATE) AS d"
     assert midnight == "SELECT TO_UTC_TIMESTAMP(CAST(r.valid_from AS TIMESTAMP_LTZ), v.tz) AS t"
+    nested = to_spark_sql(f"SELECT epoch_us({local_midnight('z', 'd')}) AS us")
+    assert nested == "SELECT UNIX_MICROS(TO_UTC_TIMESTAMP(CAST(d AS TIMESTAMP_LTZ), z)) AS us"
     divided = to_spark_sql("SELECT (a::HUGEINT * 10 + epoch_us(t)) // (2 * b) AS q")
     a = "(CAST(a AS DECIMAL(38, 0)) * 10 + UNIX_MICROS(t))"
     assert divided == f"SELECT CAST((({a}) - ({a}) % ((2 * b))) / ((2 * b)) AS DECIMAL(38, 0)) AS q"

@@ -85,11 +85,28 @@ def test_used_version_cannot_change_but_a_new_version_can_be_added(book: Book, t
     book.do(load_config_file, path=added, actor="admin")  # a new version is fine
 
 
-def _version_2() -> str:
+def _version_2(effective_from: str = "2026-11-01") -> str:
     return (
-        "      - version: 2\n        effective_from: 2026-11-01\n        currency: CNY\n"
+        f"      - version: 2\n        effective_from: {effective_from}\n        currency: CNY\n"
         '        timezone: Asia/Shanghai\n        rules:\n          - {id: all, rate: "0.09"}\n'
     )
+
+
+def test_a_new_version_may_not_govern_a_finalized_period(book: Book, tmp_path: Path) -> None:
+    """September is finalized under version 1: a version 2 effective on or before 1 September
+    would become "the version governing September" for every later lookup; refused."""
+    book.ingest(PPA / "lines-2026-09.csv")
+    book.close("2026-09")
+    text = (PPA / "config.yaml").read_text(encoding="utf-8")
+    for start in ("2026-01-01", "2026-09-01"):
+        retro = tmp_path / f"retro-{start}.yaml"
+        retro.write_text(text.replace("    versions:\n", "    versions:\n" + _version_2(start), 1), "utf-8")
+        with pytest.raises(Refused, match="would make it govern 2026-09, finalized under version 1"):
+            book.do(load_config_file, path=retro, actor="admin")
+    later = tmp_path / "later.yaml"
+    later.write_text(text.replace("    versions:\n", "    versions:\n" + _version_2("2026-09-02"), 1), "utf-8")
+    book.do(load_config_file, path=later, actor="admin")  # governs October on: fine
+    assert book.statement("2026-09")["agreement_version"] == 1
 
 
 def test_prior_period_adjustment_is_paid_once(book: Book) -> None:

@@ -72,9 +72,10 @@ _WALL_TIME = (exp.DataType.Type.TIMESTAMP, exp.DataType.Type.TIMESTAMPNTZ)
 
 def _rewrite(node: exp.Expression) -> exp.Expression:
     """One node of the DuckDB-dialect tree in the form Spark needs (see the module doc)."""
+    # A replaced node's children are not visited again: each case rewrites them itself.
     if isinstance(node, exp.Anonymous):
         name = str(node.this).lower()
-        args = list(node.expressions)
+        args = [arg.transform(_rewrite) for arg in node.expressions]
         if name == "timezone" and len(args) == 2:
             zone, value = args
             if isinstance(value, exp.Cast) and value.to.this in _WALL_TIME:
@@ -84,7 +85,6 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
         if name == "epoch_us" and len(args) == 1:
             return exp.Anonymous(this="unix_micros", expressions=args)
     if isinstance(node, exp.IntDiv):
-        # A replaced node's children are not visited again: rewrite them here.
         a = exp.Paren(this=node.this.transform(_rewrite))
         b = exp.Paren(this=node.expression.transform(_rewrite))
         multiple = exp.Paren(this=exp.Sub(this=a, expression=exp.Mod(this=a.copy(), expression=b)))

@@ -42,7 +42,7 @@ from cloudsettle.db.models import AgreementRow, AgreementVersionRow, StatementLi
 from cloudsettle.db.models_drafts import AgreementDraftRow
 from cloudsettle.services.agreement_diff import FieldDiff, diff_versions, unified_text
 from cloudsettle.services.audit import now, record
-from cloudsettle.services.config_service import ConfigSummary, apply_config
+from cloudsettle.services.config_service import ConfigSummary, apply_config, last_finalized
 from cloudsettle.services.errors import BadInput, NotFound, Refused
 from cloudsettle.services.records import agreement_of
 from cloudsettle.services.settlement_service import FINALIZED, check_period, compute
@@ -152,16 +152,6 @@ def _renumbered(v: AgreementVersion, number: int, effective_from: date) -> Agree
     return version_from_dict(d)
 
 
-def last_finalized(session: Session, agreement_id: str) -> StatementRow | None:
-    """The agreement's finalized statement with the latest period, if any."""
-    return session.scalars(
-        select(StatementRow)
-        .where(StatementRow.agreement_id == agreement_id, StatementRow.status.in_(FINALIZED))
-        .order_by(StatementRow.period_end.desc(), StatementRow.id.desc())
-        .limit(1)
-    ).first()
-
-
 def earliest_effective_from(session: Session, agreement_id: str) -> date | None:
     """The first day a new version may take effect: the day after the last finalized period.
 
@@ -191,10 +181,9 @@ def parse(session: Session, *, agreement_id: str, text: str) -> AgreementVersion
         raise DraftInvalid([ConfigIssue(
             "version", f"version {version.version} was used by a statement and cannot change; "
                        f"number the draft {above}", line)])
-    earliest = earliest_effective_from(session, agreement_id)
-    if earliest is not None and version.effective_from < earliest:
-        final = last_finalized(session, agreement_id)
-        assert final is not None
+    final = last_finalized(session, agreement_id)
+    if final is not None and version.effective_from <= final.period_start:
+        earliest = final.period_end + timedelta(days=1)
         raise DraftInvalid([ConfigIssue(
             "effective_from",
             f"{version.effective_from.isoformat()} would make this version govern {final.period}, which is "
@@ -282,8 +271,9 @@ def activate(session: Session, *, draft_id: int, actor: str) -> ConfigSummary:
     if now_print not in (row.base_fingerprint, row.fingerprint):
         raise Refused(f"version {row.version} of {row.agreement_id} changed since draft {draft_id} was "
                       "saved; open the draft, compare and save it again (or number it higher)")
-    earliest = earliest_effective_from(session, row.agreement_id)
-    if earliest is not None and version.effective_from < earliest:
+    final = last_finalized(session, row.agreement_id)
+    if final is not None and version.effective_from <= final.period_start:
+        earliest = final.period_end + timedelta(days=1)
         raise Refused(f"a period of {row.agreement_id} was finalized since draft {draft_id} was saved: it "
                       f"may take effect from {earliest.isoformat()} at the earliest; edit and save it again")
     bundle = ConfigBundle(agreements=(

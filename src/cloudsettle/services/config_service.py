@@ -11,6 +11,7 @@ import json
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -152,6 +153,8 @@ def apply_config(session: Session, bundle: ConfigBundle) -> ConfigSummary:
         for v in a.versions:
             fingerprint = version_fingerprint(v)
             row = session.get(AgreementVersionRow, (a.id, v.version))
+            if row is None or row.fingerprint != fingerprint:
+                check_not_retroactive(session, a.id, v.version, v.effective_from)
             if row is None:
                 session.add(
                     AgreementVersionRow(
@@ -206,6 +209,35 @@ def apply_config(session: Session, bundle: ConfigBundle) -> ConfigSummary:
     session.flush()
     _check_deal_partners(session)
     return summary
+
+
+def last_finalized(session: Session, agreement_id: str) -> StatementRow | None:
+    """The agreement's finalized statement with the latest period, if any."""
+    return session.scalars(
+        select(StatementRow)
+        .where(StatementRow.agreement_id == agreement_id, StatementRow.status.in_(("settled", "paid")))
+        .order_by(StatementRow.period_start.desc(), StatementRow.id.desc())
+        .limit(1)
+    ).first()
+
+
+def check_not_retroactive(session: Session, agreement_id: str, version: int, effective_from: date) -> None:
+    """Refuse a new or changed version that would govern a finalized period.
+
+    The version governing a period is the newest one effective on or before its first
+    day (spec). A finalized statement keeps the version that governed it, and every
+    later lookup of "the version governing that period" (a clawback's original rate,
+    a prior-period recomputation) must find the same one, so a version may only start
+    after the first day of the agreement's last finalized period.
+    """
+    final = last_finalized(session, agreement_id)
+    if final is not None and effective_from <= final.period_start:
+        after = final.period_end + timedelta(days=1)
+        raise Refused(
+            f"agreement {agreement_id} version {version}: effective_from {effective_from.isoformat()} would "
+            f"make it govern {final.period}, finalized under version {final.agreement_version}; start it on "
+            f"or after {after.isoformat()} (corrections to a finalized period are prior-period adjustments)"
+        )
 
 
 def _seal_payouts(
