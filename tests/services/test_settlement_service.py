@@ -104,7 +104,8 @@ def test_a_new_version_may_not_govern_a_finalized_period(book: Book, tmp_path: P
         with pytest.raises(Refused, match="would make it govern 2026-09, finalized under version 1"):
             book.do(load_config_file, path=retro, actor="admin")
     later = tmp_path / "later.yaml"
-    later.write_text(text.replace("    versions:\n", "    versions:\n" + _version_2("2026-09-02"), 1), "utf-8")
+    later_text = text.replace("    versions:\n", "    versions:\n" + _version_2("2026-09-02"), 1)
+    later.write_text(later_text, "utf-8")
     book.do(load_config_file, path=later, actor="admin")  # governs October on: fine
     assert book.statement("2026-09")["agreement_version"] == 1
 
