@@ -196,6 +196,7 @@ class LineRevisionRow(Base):
         ),
         Index(None, "billing_period"),
         Index(None, "provider", "account_id"),
+        Index(None, "batch_id"),  # migration 0007: a batch's revisions (ingest pages)
     )
 
     provider: Mapped[str] = mapped_column(primary_key=True)
