@@ -1,7 +1,6 @@
 """Shared fixtures for the real-browser tests: the settled demo served by uvicorn, chromium, axe.
 
-Import the fixtures into a test module with
-``from tests.web.browser import *  # noqa: F403`` or name them one by one.
+``tests/web/conftest.py`` makes the fixtures available to every module of ``tests/web``.
 
 - ``demo_template``: the demo workspace (``cloudsettle.demo.run_demo``: September
   finalized, October approved, six partners), built once per test process;
@@ -34,7 +33,7 @@ from cloudsettle.config import Settings
 from cloudsettle.demo import run_demo
 from cloudsettle.services import users
 from cloudsettle.services.workspace import Workspace, open_workspace
-from tests.web.conftest import PASSWORD
+from tests.web.accounts import PASSWORD
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = [

@@ -24,9 +24,12 @@ from cloudsettle.services.config_service import load_config_file
 from cloudsettle.services.ingest_service import ingest_file
 from cloudsettle.services.settlement_service import settle
 from cloudsettle.services.workspace import Workspace
+from tests.web.accounts import PASSWORD
+from tests.web.browser import browser, demo_template, page, server
+
+__all__ = ["PASSWORD", "browser", "demo_template", "page", "server"]  # the browser fixtures, for every module
 
 CASE = Path(__file__).parents[1] / "golden" / "cases" / "38-proration-deal-change"
-PASSWORD = "correct horse battery staple"
 USERS = {
     "admin": ("admin", None),
     "finance": ("finance", None),

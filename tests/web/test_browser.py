@@ -12,10 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from cloudsettle.core.money import D
-from tests.web.browser import Served, assert_accessible, browser, demo_template, page, screenshot, server
+from tests.web.browser import Served, assert_accessible, screenshot
 from tests.web.conftest import PASSWORD
-
-__all__ = ["browser", "demo_template", "page", "server"]  # fixtures used by name
 
 
 def test_login_dashboard_statement_drill_down(server: Served, page: Any) -> None:

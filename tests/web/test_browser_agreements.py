@@ -20,18 +20,7 @@ from sqlalchemy import select
 
 from cloudsettle.core.money import ZERO, D
 from cloudsettle.db.models import StatementLineRow, StatementRow
-from tests.web.browser import (
-    Served,
-    assert_accessible,
-    browser,
-    demo_template,
-    login,
-    page,
-    screenshot,
-    server,
-)
-
-__all__ = ["browser", "demo_template", "page", "server"]  # fixtures used by name
+from tests.web.browser import Served, assert_accessible, login, screenshot
 
 AGREEMENT = "harbor-intl-2026"
 CENT = D("0.01")

@@ -15,17 +15,7 @@ from sqlalchemy import select
 
 from cloudsettle.db.models import StatementRow
 from cloudsettle.db.models_workflow import CaseRow
-from tests.web.browser import (
-    Served,
-    assert_accessible,
-    browser,
-    demo_template,
-    login,
-    screenshot,
-    server,
-)
-
-__all__ = ["browser", "demo_template", "server"]  # fixtures used by name
+from tests.web.browser import Served, assert_accessible, login, screenshot
 
 
 def _statement(served: Served, partner: str) -> int:

@@ -14,18 +14,7 @@ from typing import Any
 from cloudsettle.core.money import D
 from cloudsettle.db.models_validation import ProviderFigureRow
 from cloudsettle.services import dashboard_service
-from tests.web.browser import (
-    Served,
-    assert_accessible,
-    browser,
-    demo_template,
-    login,
-    page,
-    screenshot,
-    server,
-)
-
-__all__ = ["browser", "demo_template", "page", "server"]  # fixtures used by name
+from tests.web.browser import Served, assert_accessible, login, screenshot
 
 
 def _marks(page: Any, chart: str) -> list[tuple[str, str, Decimal]]:

@@ -15,18 +15,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from tests.web.browser import (
-    Served,
-    assert_accessible,
-    browser,
-    demo_template,
-    login,
-    page,
-    screenshot,
-    server,
-)
-
-__all__ = ["browser", "demo_template", "page", "server"]  # fixtures used by name
+from tests.web.browser import Served, assert_accessible, login, screenshot
 
 HEADER = (
     "x_LineId,ProviderName,SubAccountId,BillingAccountId,InvoiceId,ServiceName,ServiceCategory,RegionId,"

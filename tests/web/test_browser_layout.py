@@ -11,9 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.web.browser import Served, browser, demo_template, login, page, server
-
-__all__ = ["browser", "demo_template", "page", "server"]  # fixtures used by name
+from tests.web.browser import Served, login
 
 PAGES = (
     "/ui/",

@@ -408,11 +408,29 @@ def audit_events(
     since: datetime | None,
     until: datetime | None,
     page: Page,
+    newest_first: bool = False,
 ) -> tuple[list[AuditEventRow], int]:
-    """Audit events filtered, oldest first."""
+    """Audit events filtered, oldest first (the API) or newest first (the UI's log).
+
+    An ``action`` ending in ``*`` (``case.*``) matches every action with that prefix.
+    """
     require(who, P.AUDIT_READ)
-    rows = audit.events(session, subject=subject, actor=actor, action=action, since=since, until=until)
-    return list(rows[page.offset : page.offset + page.limit]), len(rows)
+    prefix = action[:-1] if action and action.endswith("*") else None
+    rows = list(
+        audit.events(
+            session,
+            subject=subject,
+            actor=actor,
+            action=None if prefix is not None else action,
+            since=since,
+            until=until,
+        )
+    )
+    if prefix:
+        rows = [r for r in rows if r.action.startswith(prefix)]
+    if newest_first:
+        rows.reverse()
+    return rows[page.offset : page.offset + page.limit], len(rows)
 
 
 def audit_verify(session: Session, who: Principal) -> audit.VerifyResult:
@@ -701,35 +719,6 @@ def deal_views(
     require(who, P.CONFIG_READ)
     return party_history.deal_views(session, partner_id)
 
-
-def audit_log(
-    session: Session,
-    who: Principal,
-    *,
-    subject: str | None,
-    actor: str | None,
-    action: str | None,
-    since: datetime | None,
-    until: datetime | None,
-    page: Page,
-) -> tuple[list[AuditEventRow], int]:
-    """Audit events newest first; an ``action`` ending in ``*`` (``case.*``) matches a prefix."""
-    require(who, P.AUDIT_READ)
-    prefix = action[:-1] if action and action.endswith("*") else None
-    rows = list(
-        audit.events(
-            session,
-            subject=subject,
-            actor=actor,
-            action=None if prefix is not None else action,
-            since=since,
-            until=until,
-        )
-    )
-    if prefix:
-        rows = [r for r in rows if r.action.startswith(prefix)]
-    rows.reverse()
-    return rows[page.offset : page.offset + page.limit], len(rows)
 
 
 # --- web UI: ingest and explain pages (issue 8) ------------------------------------------------------

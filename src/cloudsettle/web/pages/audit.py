@@ -99,7 +99,7 @@ def audit(
         first, last = _day(since, "from"), _day(until, "to")
         with app_state(request).workspace.unit_of_work() as session:
             verdict = guarded.audit_verify(session, who)
-            rows, total = guarded.audit_log(
+            rows, total = guarded.audit_events(
                 session,
                 who,
                 subject=subject.strip() or None,
@@ -108,6 +108,7 @@ def audit(
                 since=datetime.combine(first, datetime.min.time(), UTC) if first else None,
                 until=datetime.combine(last + timedelta(days=1), datetime.min.time(), UTC) if last else None,
                 page=guarded.Page(max(page, 0) * PAGE_SIZE, PAGE_SIZE),
+                newest_first=True,
             )
             events = [_event(r) for r in rows]
     except ServiceError as exc:
