@@ -12,8 +12,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from cloudsettle.core.findings import FindingKind
@@ -33,7 +34,7 @@ from cloudsettle.ingest.service_categories import CategoryMap
 from cloudsettle.services.audit import now, record
 from cloudsettle.services.categories import configured_categories
 from cloudsettle.services.errors import BadInput
-from cloudsettle.services.records import revision_row
+from cloudsettle.services.records import revision_values
 from cloudsettle.services.validation_service import BatchChecks, header_of
 from cloudsettle.store.ingest import BatchSink
 from cloudsettle.store.lines import LineStore
@@ -274,7 +275,7 @@ def _apply_chunk(
     known = set(heads)
     new_heads: dict[tuple[str, str], int] = {}
     moved_heads: dict[tuple[str, str], int] = {}
-    revisions = []
+    revisions: list[dict[str, Any]] = []
     to_sink: list[tuple[BillingLine, int]] = []
     for (row_number, _, _), classified in zip(fresh, classification.lines, strict=True):
         outcome = classified.outcome
@@ -287,7 +288,7 @@ def _apply_chunk(
         (moved_heads if key in known else new_heads)[key] = revision
         to_sink.append((classified.line, revision))
         revisions.append(
-            revision_row(
+            revision_values(
                 classified.line,
                 revision=revision,
                 batch_id=batch.id,
@@ -295,12 +296,18 @@ def _apply_chunk(
                 content_hash=classified.content_hash,
             )
         )
-    # Heads first (revisions point at them), in bulk: one statement per kind, not one per row.
-    session.add_all(
-        BillingLineRow(provider=p, line_id=i, current_revision=r, first_batch_id=batch.id, updated_at=stamp)
-        for (p, i), r in new_heads.items()
-    )
+    # Heads first (revisions point at them), in bulk: one statement per kind, not one per row,
+    # and no ORM object per row (issue 6: building and flushing those was most of an ingest).
     session.flush()
+    if new_heads:
+        session.execute(
+            insert(BillingLineRow),
+            [
+                {"provider": p, "line_id": i, "current_revision": r, "first_batch_id": batch.id,
+                 "updated_at": stamp}
+                for (p, i), r in new_heads.items()
+            ],
+        )
     if moved_heads:
         session.execute(
             update(BillingLineRow),
@@ -309,8 +316,8 @@ def _apply_chunk(
                 for (p, i), r in moved_heads.items()
             ],
         )
-    session.add_all(revisions)
-    session.flush()
+    if revisions:
+        session.execute(insert(LineRevisionRow), revisions)
     if sink is not None:
         sink.add([line for line, _ in to_sink], [revision for _, revision in to_sink])
 

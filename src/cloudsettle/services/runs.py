@@ -25,7 +25,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import Row, select, tuple_
 from sqlalchemy.orm import Session
 
 from cloudsettle.core.fx import FxTable
@@ -198,7 +198,9 @@ def load_book_as_of(session: Session, cutoff: datetime | None) -> LoadedBook:
     }
     deals = [deal_of(r) for r in session.scalars(select(DealRow).order_by(DealRow.id))]
     fx = FxTable(fx_rate_of(r) for r in session.scalars(select(FxRateRow)))
-    query = select(LineRevisionRow)
+    # Plain result rows of the table's columns, not ORM objects: the same values, loaded
+    # several times faster and not held in the session's identity map (issue 6).
+    query = select(*LineRevisionRow.__table__.columns)
     if cutoff is None:
         query = query.join(
             BillingLineRow,
@@ -208,8 +210,8 @@ def load_book_as_of(session: Session, cutoff: datetime | None) -> LoadedBook:
         )
     else:
         query = query.where(LineRevisionRow.ingested_at < cutoff)
-    newest: dict[LineKey, LineRevisionRow] = {}
-    for row in session.scalars(
+    newest: dict[LineKey, Row[Any]] = {}
+    for row in session.execute(
         query.order_by(LineRevisionRow.provider, LineRevisionRow.line_id, LineRevisionRow.revision)
     ):
         newest[(row.provider, row.line_id)] = row

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from cloudsettle.core.agreements import Agreement
@@ -186,11 +186,19 @@ def _settle_bulk(loaded: LoadedBook, period: str, partner_id: str | None, histor
 def fingerprints(session: Session, c: Computation) -> dict[tuple[str, str], str]:
     """The inputs fingerprint of each computed statement, by (partner, agreement)."""
     out: dict[tuple[str, str], str] = {}
+    # One query for every version's fingerprint, not a lookup per statement (issue 6).
+    stored = {
+        (agreement_id, version): fingerprint
+        for agreement_id, version, fingerprint in session.execute(
+            select(AgreementVersionRow.agreement_id, AgreementVersionRow.version,
+                   AgreementVersionRow.fingerprint)
+        )
+    }
     for st in c.result.statements:
-        version = session.get(AgreementVersionRow, (st.agreement_id, st.version.version))
+        version_fingerprint = stored.get((st.agreement_id, st.version.version))
         partner = c.loaded.book.partners.get(st.partner_id)
         out[(st.partner_id, st.agreement_id)] = statement_fingerprint(
-            st, c.loaded.revisions, version.fingerprint if version else "",
+            st, c.loaded.revisions, version_fingerprint if version_fingerprint is not None else "",
             partner.verification.value if partner else "")
     return out
 
@@ -222,9 +230,10 @@ def settle(session: Session, *, period: str, partner_id: str | None, actor: str)
     session.add(run)
     session.flush()
     _supersede_findings(session, period, partner_id)
+    modes = {row.id: row.mode for row in session.execute(select(AgreementRow.id, AgreementRow.mode))}
     rows = [
         _store_statement(session, run.id, s, calc.loaded.revisions, prepared_by=actor, stamp=stamp,
-                         fingerprint=prints[(s.partner_id, s.agreement_id)])
+                         fingerprint=prints[(s.partner_id, s.agreement_id)], modes=modes)
         for s in result.statements
     ]
     _store_findings(session, run.id, period, result)
@@ -582,9 +591,16 @@ def _store_statement(
     prepared_by: str,
     stamp: object,
     fingerprint: str | None = None,
+    modes: Mapping[str, str] | None = None,
 ) -> StatementRow:
+    """Store one statement with its lines. ``modes`` (agreement id -> mode), when given,
+    saves a lookup per statement; the lines go in one bulk insert, not an ORM object each."""
     c = s.components
-    agreement = session.get(AgreementRow, s.agreement_id)
+    if modes is not None:
+        mode = modes.get(s.agreement_id, "live")
+    else:
+        agreement = session.get(AgreementRow, s.agreement_id)
+        mode = agreement.mode if agreement else "live"
     row = StatementRow(
         run_id=run_id,
         partner_id=s.partner_id,
@@ -596,7 +612,7 @@ def _store_statement(
         agreement_version=s.version.version,
         currency=s.currency,
         status="in_exception" if s.blocked else "calculated",
-        mode=agreement.mode if agreement else "live",
+        mode=mode,
         **{name: getattr(c, name) for name in COMPONENT_NAMES},
         earned=c.earned,
         base_total=s.base_total,
@@ -608,30 +624,31 @@ def _store_statement(
     )
     session.add(row)
     session.flush()
-    for seq, sl in enumerate(s.lines, start=1):
-        key = (sl.line.provider, sl.line.line_id)
-        session.add(
-            StatementLineRow(
-                statement_id=row.id,
-                seq=seq,
-                provider=sl.line.provider,
-                line_id=sl.line.line_id,
-                revision=revisions.get(key, 0),
-                role=sl.role.value,
-                fraction=sl.fraction,
-                deal_id=sl.deal_id,
-                base=sl.base,
-                fx_rate=sl.fx_rate,
-                rule_id=sl.rule_id,
-                rate=sl.rate,
-                amount=sl.amount,
-                shown=sl.shown,
-                tier_uplift=sl.tier_uplift,
-                tier_uplift_shown=sl.tier_uplift_shown,
-                reasons=",".join(r.value for r in sl.reasons),
-                original_line_id=sl.original_line_id,
-            )
-        )
+    lines = [
+        {
+            "statement_id": row.id,
+            "seq": seq,
+            "provider": sl.line.provider,
+            "line_id": sl.line.line_id,
+            "revision": revisions.get((sl.line.provider, sl.line.line_id), 0),
+            "role": sl.role.value,
+            "fraction": sl.fraction,
+            "deal_id": sl.deal_id,
+            "base": sl.base,
+            "fx_rate": sl.fx_rate,
+            "rule_id": sl.rule_id,
+            "rate": sl.rate,
+            "amount": sl.amount,
+            "shown": sl.shown,
+            "tier_uplift": sl.tier_uplift,
+            "tier_uplift_shown": sl.tier_uplift_shown,
+            "reasons": ",".join(r.value for r in sl.reasons),
+            "original_line_id": sl.original_line_id,
+        }
+        for seq, sl in enumerate(s.lines, start=1)
+    ]
+    if lines:
+        session.execute(insert(StatementLineRow), lines)
     for ppa in s.prior_period_adjustments:
         corrected = session.scalars(
             select(StatementRow).where(
