@@ -76,6 +76,8 @@ class Measured:
 
 
 #: Settings of the CLI children beyond the environment's own (``--line-store`` adds one).
+#: The engine setting of the benchmark's workspace (``--engine``); a one-item list set by main().
+ENGINE = ["reference"]
 CHILD_ENV: dict[str, str] = {"COLUMNS": "200"}
 
 
@@ -371,7 +373,8 @@ def run(lines: int, workdir: Path, seed: int, log: Path, *, baselines_only: bool
     if baselines_only:
         return {**run_baselines(lines, bills, log, generated_s), "generator_peak_mib": generator_mib}
     setup = [measure("init", 0, cli(workspace, "init")[:-2], log),
-             measure("config load", 0, cli(workspace, "config", "load", str(month.config)), log)]
+             measure("config load", 0, cli(workspace, "config", "load", str(month.config)), log),
+             measure("engine", 0, cli(workspace, "settings", "set", "engine", ENGINE[0]), log)]
     expect(all(m.exit_code == 0 for m in setup), f"init or config load failed (see {log})")
     print(f"workspace ready (config load {setup[1].seconds:.1f} s): {workspace}", flush=True)
 
@@ -442,6 +445,7 @@ def run(lines: int, workdir: Path, seed: int, log: Path, *, baselines_only: bool
                     "platform": platform.platform(), "load_average": os.getloadavg()},
         "commit": _commit(),
         "line_store": CHILD_ENV.get("CLOUDSETTLE_LINE_STORE"),
+        "engine": ENGINE[0],
         "generated": {"seconds": generated_s, "rows": dict(month.rows), "kinds": dict(month.kinds),
                       "revised_lines": restated.lines, "peak_mib": generator_mib},
         "setup": [asdict(m) for m in setup],
@@ -490,6 +494,8 @@ def main() -> None:
                         help="generate and run only measurements 4 and 5 (no CLI)")
     parser.add_argument("--line-store", metavar="WHERE",
                         help="set CLOUDSETTLE_LINE_STORE for the CLI (e.g. local); default: off")
+    parser.add_argument("--engine", choices=["reference", "bulk"], default="reference",
+                        help="the workspace's engine setting for the settles (default: reference)")
     parser.add_argument("--phase", choices=["duckdb", "python"], help=argparse.SUPPRESS)
     parser.add_argument("--bills", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -500,6 +506,7 @@ def main() -> None:
         return
     if args.line_store:
         CHILD_ENV["CLOUDSETTLE_LINE_STORE"] = args.line_store
+    ENGINE[0] = args.engine
     created = args.workdir is None
     workdir: Path = args.workdir or Path(tempfile.mkdtemp(prefix="cloudsettle-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
