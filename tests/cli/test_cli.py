@@ -311,3 +311,54 @@ def test_service_category_overrides_from_the_config_apply_to_ingest(cli: Cli, tm
     refused = cli("config", "load", str(bad))
     assert refused.exit_code == 2
     assert "Computee" in refused.stderr
+
+
+def test_ingest_cancelled_mid_file_stores_nothing_of_it(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Ctrl-C during a file (here: raised by its progress callback after the first rows) rolls
+    that file back; the file before it stays; the exit code is 130 and stderr says what happened;
+    running the command again ingests the rest as if nothing had happened."""
+    import contextlib
+    from collections.abc import Callable, Iterator
+
+    from cloudsettle.cli import main as cli_main
+    from cloudsettle.services import ingest_service
+
+    assert cli("config", "load", str(CASE / "config.yaml")).exit_code == 0
+    october = (CASE / "lines-2026-10.csv").read_text(encoding="utf-8").splitlines()
+    header, rows = october[0], october[1:]
+    big = tmp_path / "many-2026-10.csv"  # the October lines, each repeated under new ids
+    many = [r.replace(r.split(",")[0], f"{r.split(',')[0]}-{i}", 1) for i in range(30) for r in rows]
+    big.write_text("\n".join([header, *many]) + "\n", encoding="utf-8")
+    monkeypatch.setattr(ingest_service, "PROGRESS_ROWS", 10)
+    seen: list[tuple[str, int]] = []
+
+    @contextlib.contextmanager
+    def interrupting(_console: object) -> Iterator[Callable[[str], Callable[[int], None]]]:
+        def for_file(name: str) -> Callable[[int], None]:
+            def rows_read(count: int) -> None:
+                seen.append((name, count))
+                if name == big.name and count >= 10:
+                    raise KeyboardInterrupt
+
+            return rows_read
+
+        yield for_file
+
+    monkeypatch.setattr(cli_main, "ingest_progress", interrupting)
+    result = cli("ingest", str(CASE / "lines-2026-09.csv"), str(big))
+    assert result.exit_code == 130
+    assert f"cancelled while ingesting {big.name}: nothing of it was stored" in result.stderr
+    assert ("lines-2026-09.csv", 1) in seen
+    assert (big.name, 10) in seen
+    monkeypatch.undo()
+    again = cli("ingest", str(CASE / "lines-2026-09.csv"), str(big))
+    assert again.exit_code == 0, again.stderr
+    cells = {
+        line.strip("│ ").split("│")[0].strip(): [c.strip() for c in line.strip("│ ").split("│")]
+        for line in again.stdout.splitlines()
+        if line.startswith("│")
+    }
+    assert cells["lines-2026-09.csv"][1:4] == ["0", "0", "1"]  # kept from the first run: unchanged
+    assert cells[big.name][1] == str(len(many))  # every line of the cancelled file is new now

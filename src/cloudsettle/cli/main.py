@@ -24,6 +24,7 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cloudsettle.cli.progress import ingest_progress
 from cloudsettle.core.money import D, format_money
 from cloudsettle.db.models import FindingRow
 from cloudsettle.exports.beancount import journal as beancount_journal
@@ -168,7 +169,7 @@ def ingest(
             "file", "new", "revised", "unchanged", "duplicate", "rejected", "format", title="ingest"
         )
         problems = 0
-        with workspace(workspace_opt) as ws:
+        with workspace(workspace_opt) as ws, ingest_progress(err) as progress:
             for path in files:
                 try:
                     with ws.unit_of_work() as session:
@@ -179,7 +180,16 @@ def ingest(
                             provider=provider,
                             actor=actor_name(user),
                             line_store=ws.line_store,
+                            progress=progress(path.name),
                         )
+                except KeyboardInterrupt:
+                    err.print(
+                        f"cancelled while ingesting {path.name}: nothing of it was stored "
+                        "(files before it were); run the command again to ingest it",
+                        highlight=False,
+                    )
+                    out.print(table)
+                    return 130
                 except BadInput as exc:
                     err.print(f"[bold red]error:[/] {exc}", highlight=False)
                     problems = max(problems, 2)

@@ -8,7 +8,7 @@ A bad row is rejected with file, row and column named, recorded as a
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -42,6 +42,21 @@ from cloudsettle.store.lines import LineStore
 PROVIDERS = ("tencent", "huawei", "focus")
 #: Rows classified and written together; bounds the memory an ingest needs.
 CHUNK_ROWS = 20_000
+#: How often (in rows read) an ingest reports its progress.
+PROGRESS_ROWS = 5_000
+
+
+def _reporting(
+    items: Iterable[tuple[int, BillingLine | RowError]], progress: Callable[[int], None]
+) -> Iterator[tuple[int, BillingLine | RowError]]:
+    """The same rows, calling ``progress(rows read)`` every :data:`PROGRESS_ROWS` and at the end."""
+    count = 0
+    for item in items:
+        yield item
+        count += 1
+        if count % PROGRESS_ROWS == 0:
+            progress(count)
+    progress(count)
 
 
 @dataclass
@@ -74,10 +89,16 @@ def ingest_file(
     actor: str,
     categories: CategoryMap | None = None,
     line_store: LineStore | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> IngestReport:
     """Ingest one bill file. Raises BadInput when the file cannot be read at all or its
     headers match no known format (the file is refused whole). With ``line_store``, the
-    batch's new revisions are also written there (see :func:`apply_batch`)."""
+    batch's new revisions are also written there (see :func:`apply_batch`).
+
+    ``progress`` is called with the number of rows read so far, every
+    :data:`PROGRESS_ROWS` rows and at the end. An exception it raises (a
+    ``KeyboardInterrupt`` from Ctrl-C, or a cancel) stops the ingest, and the caller's
+    rollback leaves nothing of the file stored but its raw copy."""
     if provider is not None and provider not in PROVIDERS:
         raise BadInput(f"{path.name}: unknown provider {provider!r} (use: {', '.join(PROVIDERS)})")
     if not path.is_file():
@@ -90,6 +111,8 @@ def ingest_file(
             source_name=path.name,
         )
         stored = raw_store.put_file(path)
+        if progress is not None:
+            items = _reporting(items, progress)
         return apply_batch(
             session,
             stored=stored,
