@@ -76,8 +76,6 @@ class Measured:
 
 
 #: Settings of the CLI children beyond the environment's own (``--line-store`` adds one).
-#: The engine setting of the benchmark's workspace (``--engine``); a one-item list set by main().
-ENGINE = ["reference"]
 CHILD_ENV: dict[str, str] = {"COLUMNS": "200"}
 
 
@@ -356,7 +354,8 @@ def run_baselines(lines: int, bills: Path, log: Path, generated_s: float) -> dic
     }
 
 
-def run(lines: int, workdir: Path, seed: int, log: Path, *, baselines_only: bool = False) -> dict[str, Any]:
+def run(lines: int, workdir: Path, seed: int, log: Path, *, baselines_only: bool = False,
+        engine: str = "reference") -> dict[str, Any]:
     """Generate the files, run measurements 1-5 on them, check each step, return the figures."""
     bills, workspace = workdir / "bills", workdir / "workspace"
     for folder in (bills, workspace):
@@ -374,7 +373,7 @@ def run(lines: int, workdir: Path, seed: int, log: Path, *, baselines_only: bool
         return {**run_baselines(lines, bills, log, generated_s), "generator_peak_mib": generator_mib}
     setup = [measure("init", 0, cli(workspace, "init")[:-2], log),
              measure("config load", 0, cli(workspace, "config", "load", str(month.config)), log),
-             measure("engine", 0, cli(workspace, "settings", "set", "engine", ENGINE[0]), log)]
+             measure("engine", 0, cli(workspace, "settings", "set", "engine", engine), log)]
     expect(all(m.exit_code == 0 for m in setup), f"init or config load failed (see {log})")
     print(f"workspace ready (config load {setup[1].seconds:.1f} s): {workspace}", flush=True)
 
@@ -445,7 +444,7 @@ def run(lines: int, workdir: Path, seed: int, log: Path, *, baselines_only: bool
                     "platform": platform.platform(), "load_average": os.getloadavg()},
         "commit": _commit(),
         "line_store": CHILD_ENV.get("CLOUDSETTLE_LINE_STORE"),
-        "engine": ENGINE[0],
+        "engine": engine,
         "generated": {"seconds": generated_s, "rows": dict(month.rows), "kinds": dict(month.kinds),
                       "revised_lines": restated.lines, "peak_mib": generator_mib},
         "setup": [asdict(m) for m in setup],
@@ -506,14 +505,14 @@ def main() -> None:
         return
     if args.line_store:
         CHILD_ENV["CLOUDSETTLE_LINE_STORE"] = args.line_store
-    ENGINE[0] = args.engine
     created = args.workdir is None
     workdir: Path = args.workdir or Path(tempfile.mkdtemp(prefix="cloudsettle-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     log = workdir / "run.log"
     log.write_text("", encoding="utf-8")
     try:
-        report = run(args.lines, workdir, args.seed, log, baselines_only=args.baselines_only)
+        report = run(args.lines, workdir, args.seed, log, baselines_only=args.baselines_only,
+                     engine=args.engine)
     except SystemExit:
         print(f"kept {workdir} for a look (log: {log})", file=sys.stderr)
         raise

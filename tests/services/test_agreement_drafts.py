@@ -232,7 +232,7 @@ def test_a_new_version_never_governs_a_finalized_period(store: Store) -> None:
     assert issue.path == "effective_from"
     assert retroactive.splitlines()[issue.line - 1].startswith("effective_from:")  # type: ignore[operator]
     assert "2026-10, which is finalized under version 1" in issue.message
-    assert "on or after 2026-11-01" in issue.message
+    assert "from 2026-11-01 at the earliest" in issue.message
     draft = store.do(guarded.save_draft, SALES, agreement_id=AGREEMENT, draft_id=None, text=text)
     result = store.do(guarded.what_if, FINANCE, draft_id=draft.id, period="2026-10")
     assert not result.governs

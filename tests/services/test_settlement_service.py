@@ -101,7 +101,7 @@ def test_a_new_version_may_not_govern_a_finalized_period(book: Book, tmp_path: P
     for start in ("2026-01-01", "2026-09-01"):
         retro = tmp_path / f"retro-{start}.yaml"
         retro.write_text(text.replace("    versions:\n", "    versions:\n" + _version_2(start), 1), "utf-8")
-        with pytest.raises(Refused, match="would make it govern 2026-09, finalized under version 1"):
+        with pytest.raises(Refused, match="would make it govern 2026-09, which is finalized under version 1"):
             book.do(load_config_file, path=retro, actor="admin")
     later = tmp_path / "later.yaml"
     later_text = text.replace("    versions:\n", "    versions:\n" + _version_2("2026-09-02"), 1)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from cloudsettle.api.security import (
     CSRF_HEADER,
     SESSION_COOKIE,
+    SessionData,
     SessionSigner,
     check_csrf,
     password_fingerprint,
@@ -69,17 +70,23 @@ def current_principal(request: Request, state: StateDep) -> Principal:
             raise Unauthenticated("use Authorization: Bearer <token>")
         with state.workspace.unit_of_work() as session:
             return users.principal_for_token(session, value.strip())
+    principal, data = session_principal(request, state, missing="log in or send a bearer token")
+    check_csrf(request.method, data, request.headers.get(CSRF_HEADER))
+    return principal
+
+
+def session_principal(request: Request, state: AppState, *, missing: str) -> tuple[Principal, SessionData]:
+    """The caller of the signed session cookie (the API's and the web UI's): a live user whose
+    password has not changed since the session began; ``missing`` is the refusal without one."""
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
-        raise Unauthenticated("log in or send a bearer token")
+        raise Unauthenticated(missing)
     data = state.signer.read(cookie)
     with state.workspace.unit_of_work() as session:
         row = users.active_user(session, data.user_id)
         if password_fingerprint(row.password_hash) != data.pw:
             raise Unauthenticated("the password changed since this session began; log in again")
-        principal = users.principal_of(row)
-    check_csrf(request.method, data, request.headers.get(CSRF_HEADER))
-    return principal
+        return users.principal_of(row), data
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]

@@ -42,7 +42,12 @@ from cloudsettle.db.models import AgreementRow, AgreementVersionRow, StatementLi
 from cloudsettle.db.models_drafts import AgreementDraftRow
 from cloudsettle.services.agreement_diff import FieldDiff, diff_versions, unified_text
 from cloudsettle.services.audit import now, record
-from cloudsettle.services.config_service import ConfigSummary, apply_config, last_finalized
+from cloudsettle.services.config_service import (
+    ConfigSummary,
+    apply_config,
+    check_not_retroactive,
+    last_finalized,
+)
 from cloudsettle.services.errors import BadInput, NotFound, Refused
 from cloudsettle.services.records import agreement_of
 from cloudsettle.services.settlement_service import FINALIZED, check_period, compute
@@ -181,15 +186,11 @@ def parse(session: Session, *, agreement_id: str, text: str) -> AgreementVersion
         raise DraftInvalid([ConfigIssue(
             "version", f"version {version.version} was used by a statement and cannot change; "
                        f"number the draft {above}", line)])
-    final = last_finalized(session, agreement_id)
-    if final is not None and version.effective_from <= final.period_start:
-        earliest = final.period_end + timedelta(days=1)
-        raise DraftInvalid([ConfigIssue(
-            "effective_from",
-            f"{version.effective_from.isoformat()} would make this version govern {final.period}, which is "
-            f"finalized under version {final.agreement_version}; start it on or after {earliest.isoformat()} "
-            "(corrections to a finalized period arrive as prior-period adjustments)",
-            _line_of_key(text, "effective_from"))])
+    try:
+        check_not_retroactive(session, agreement_id, version.version, version.effective_from)
+    except Refused as exc:
+        line = _line_of_key(text, "effective_from")
+        raise DraftInvalid([ConfigIssue("effective_from", str(exc), line)]) from exc
     return version
 
 
@@ -259,8 +260,9 @@ def activate(session: Session, *, draft_id: int, actor: str) -> ConfigSummary:
     """Apply an open draft as its agreement's version, exactly as ``config load`` would.
 
     Refused when the stored version of the draft's number changed since the draft
-    was saved (another draft was activated, or a file was loaded), or when a
-    statement used it. Records the ``config.versions`` change and an
+    was saved (another draft was activated, or a file was loaded), when a
+    statement used it, or when a period it would govern was finalized meanwhile
+    (``apply_config`` checks both, as for a file). Records the ``config.versions`` change and an
     ``agreement.draft.activate`` event naming who activated it.
     """
     row = _open(session, draft_id)
@@ -271,11 +273,6 @@ def activate(session: Session, *, draft_id: int, actor: str) -> ConfigSummary:
     if now_print not in (row.base_fingerprint, row.fingerprint):
         raise Refused(f"version {row.version} of {row.agreement_id} changed since draft {draft_id} was "
                       "saved; open the draft, compare and save it again (or number it higher)")
-    final = last_finalized(session, row.agreement_id)
-    if final is not None and version.effective_from <= final.period_start:
-        earliest = final.period_end + timedelta(days=1)
-        raise Refused(f"a period of {row.agreement_id} was finalized since draft {draft_id} was saved: it "
-                      f"may take effect from {earliest.isoformat()} at the earliest; edit and save it again")
     bundle = ConfigBundle(agreements=(
         Agreement(agreement.id, agreement.partner_id, (version,), AgreementMode(agreement.mode)),))
     summary = apply_config(session, bundle)

@@ -35,6 +35,7 @@ from cloudsettle.services.categories import store_overrides
 from cloudsettle.services.errors import BadInput, Refused
 from cloudsettle.services.payout_service import set_payout_details
 from cloudsettle.services.secrets import KeyRing, open_details
+from cloudsettle.services.settlement_service import FINALIZED
 
 
 @dataclass
@@ -215,7 +216,7 @@ def last_finalized(session: Session, agreement_id: str) -> StatementRow | None:
     """The agreement's finalized statement with the latest period, if any."""
     return session.scalars(
         select(StatementRow)
-        .where(StatementRow.agreement_id == agreement_id, StatementRow.status.in_(("settled", "paid")))
+        .where(StatementRow.agreement_id == agreement_id, StatementRow.status.in_(FINALIZED))
         .order_by(StatementRow.period_start.desc(), StatementRow.id.desc())
         .limit(1)
     ).first()
@@ -235,8 +236,9 @@ def check_not_retroactive(session: Session, agreement_id: str, version: int, eff
         after = final.period_end + timedelta(days=1)
         raise Refused(
             f"agreement {agreement_id} version {version}: effective_from {effective_from.isoformat()} would "
-            f"make it govern {final.period}, finalized under version {final.agreement_version}; start it on "
-            f"or after {after.isoformat()} (corrections to a finalized period are prior-period adjustments)"
+            f"make it govern {final.period}, which is finalized under version {final.agreement_version}; it "
+            f"may take effect from {after.isoformat()} at the earliest (corrections to a finalized period "
+            "are prior-period adjustments)"
         )
 
 

@@ -19,9 +19,9 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from cloudsettle.api.deps import AppState, app_state
-from cloudsettle.api.security import SESSION_COOKIE, SessionData, check_csrf, password_fingerprint
-from cloudsettle.services import guarded, users
+from cloudsettle.api.deps import AppState, app_state, session_principal
+from cloudsettle.api.security import SessionData, check_csrf
+from cloudsettle.services import guarded
 from cloudsettle.services.access import Forbidden, Permission, Principal, Unauthenticated
 from cloudsettle.services.errors import NotFound, ServiceError
 
@@ -55,16 +55,7 @@ NAV: tuple[NavItem, ...] = (
 
 def who_is(request: Request, state: AppState | None = None) -> tuple[Principal, SessionData]:
     """The caller from the session cookie (the API's rules: signature, live user, same password)."""
-    state = state or app_state(request)
-    cookie = request.cookies.get(SESSION_COOKIE)
-    if not cookie:
-        raise Unauthenticated("log in")
-    data = state.signer.read(cookie)
-    with state.workspace.unit_of_work() as session:
-        row = users.active_user(session, data.user_id)
-        if password_fingerprint(row.password_hash) != data.pw:
-            raise Unauthenticated("the password changed since this session began; log in again")
-        return users.principal_of(row), data
+    return session_principal(request, state or app_state(request), missing="log in")
 
 
 def posted(request: Request, csrf_token: str) -> tuple[Principal, SessionData]:
