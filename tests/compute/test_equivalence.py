@@ -18,8 +18,10 @@ are exact. A fraction like 1/3 is covered in ``test_proration.py``.
 
 from __future__ import annotations
 
+import tempfile
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, given, seed, settings
@@ -46,7 +48,7 @@ from cloudsettle.core.money import ZERO, D, RoundingMode
 from cloudsettle.core.parties import Customer, Deal, Partner, Verification
 from cloudsettle.core.settlement.book import Book
 from cloudsettle.core.settlement.run import FinalizedStatement
-from tests.compute.equivalence import assert_same, both
+from tests.compute.equivalence import assert_same, assert_summary_same, both, summary_run
 
 #: With ``@seed(SEED)``. Not ``derandomize``: its seed is a digest of the test's source,
 #: so any edit of the test body silently changed the cases. The strategies must not
@@ -356,3 +358,7 @@ def test_both_engines_settle_the_same(
     book, carried, finalized = case
     reference, bulk = both(book, "2026-10", carried_in=carried, finalized=finalized)
     assert_same(reference, bulk)
+    with tempfile.TemporaryDirectory() as folder:  # not tmp_path: hypothesis reruns the body
+        summary = summary_run(book, "2026-10", Path(folder) / "lines.parquet", carried_in=carried,
+                              finalized=finalized)
+        assert_summary_same(bulk, summary, "summary mode")

@@ -18,7 +18,7 @@ from cloudsettle.core.fx import FxRate, FxTable
 from cloudsettle.core.lines import BillingLine
 from cloudsettle.core.settlement.book import Book
 from cloudsettle.ingest.focus import iter_focus_csv
-from tests.compute.equivalence import assert_same, both
+from tests.compute.equivalence import assert_same, assert_summary_same, both, summary_run
 
 CASES = Path(__file__).parents[1] / "golden" / "cases"
 
@@ -65,9 +65,11 @@ def final_book(case: Path) -> tuple[Book, list[str]]:
 
 
 @pytest.mark.parametrize("case", _cases(), ids=lambda p: p.name)
-def test_golden_case_through_both_engines(case: Path) -> None:
+def test_golden_case_through_both_engines(case: Path, tmp_path: Path) -> None:
     book, periods = final_book(case)
     assert periods, f"{case.name} settles no period"
     for period in periods:
         reference, bulk = both(book, period)
         assert_same(reference, bulk, f"{case.name} {period}")
+        summary = summary_run(book, period, tmp_path / f"{period}.parquet")
+        assert_summary_same(bulk, summary, f"{case.name} {period} (summary mode)")

@@ -159,10 +159,21 @@ def ingest(
         str | None,
         typer.Option("--provider", help="tencent, huawei or focus (detected from the headers when omitted)."),
     ] = None,
+    reread: Annotated[
+        bool,
+        typer.Option(
+            "--reread",
+            help="Read every file in full, even one whose bytes were ingested before and read the same "
+            "way (by default its earlier outcome is recorded again without reading it).",
+        ),
+    ] = False,
     workspace_opt: WorkspaceOpt = None,
     user: UserOpt = None,
 ) -> None:
-    """Ingest bill files: prints per file the lines new, revised, unchanged, duplicate, rejected."""
+    """Ingest bill files: prints per file the lines new, revised, unchanged, duplicate, rejected.
+
+    A file already ingested (same bytes, same name, read the same way) is not read again: its
+    rows are all unchanged, and its duplicates and rejected rows are those of the earlier batch."""
 
     def body() -> int:
         table = Table(
@@ -181,6 +192,7 @@ def ingest(
                             actor=actor_name(user),
                             line_store=ws.line_store,
                             progress=progress(path.name),
+                            reread=reread,
                         )
                 except KeyboardInterrupt:
                     err.print(
@@ -203,6 +215,13 @@ def ingest(
                     str(r.rejected),
                     r.format,
                 )
+                if r.same_as_batch is not None:
+                    err.print(
+                        f"{r.file_name}: read before (batch {r.same_as_batch}), not read again; "
+                        "--reread reads it in full",
+                        highlight=False,
+                        markup=False,
+                    )
                 for e in r.errors:
                     err.print(f"rejected: {e}", highlight=False, markup=False)
                 if r.rejected:

@@ -45,6 +45,10 @@ class Executor(Protocol):
     def fetch_arrow(self, sql: str) -> pa.Table:
         """The result of a query as an Arrow table (in the query's order)."""
 
+    def write_parquet(self, sql: str, dest: str) -> None:
+        """Write the result of ``sql`` to Parquet at ``dest`` (DuckDB: one file; Spark: a folder of
+        parts), in its order, without holding it in memory."""
+
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
         """The result of a query as tuples of Python values (Decimals for decimals)."""
 
@@ -129,6 +133,9 @@ class DuckDBExecutor:
 
     def fetch_arrow(self, sql: str) -> pa.Table:
         return self.con.sql(sql).to_arrow_table()
+
+    def write_parquet(self, sql: str, dest: str) -> None:
+        self.con.execute(f"COPY ({sql}) TO '{_quote(dest)}' (FORMAT parquet, COMPRESSION zstd)")
 
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
         return self.con.execute(sql).fetchall()

@@ -11,15 +11,16 @@ through the core's :func:`finish_statement`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
-from cloudsettle.compute import base, clawback, deals, rate, select, tiers
+from cloudsettle.compute import base, clawback, deals, rate, select, summary, tiers
 from cloudsettle.compute import lines as line_table
 from cloudsettle.compute import statement as statement_lines
 from cloudsettle.compute.arrow import LINE_SCHEMA, line_from_row
@@ -34,7 +35,7 @@ from cloudsettle.compute.backend import (
 from cloudsettle.compute.backend import connect as connect  # where the benchmark and tests find it
 from cloudsettle.compute.reference import book_scales, load_reference, version_index
 from cloudsettle.compute.scales import Scales
-from cloudsettle.core.agreements import Agreement, AgreementVersion
+from cloudsettle.core.agreements import Agreement, AgreementVersion, RoundingLevel
 from cloudsettle.core.findings import Finding, FindingKind
 from cloudsettle.core.lines import BillingLine
 from cloudsettle.core.money import ZERO
@@ -52,7 +53,9 @@ from cloudsettle.core.settlement.model import (
 from cloudsettle.core.settlement.prior_period import prior_period_adjustment
 from cloudsettle.core.settlement.run import FinalizedStatement, RunResult, period_for
 from cloudsettle.core.settlement.statement import (
+    LineSums,
     finish_statement,
+    finish_sums,
     missing_fx_finding,
     no_rule_finding,
     unlinked_refund_finding,
@@ -104,7 +107,42 @@ def settle_period_bulk(
     (``s3a://…`` on Spark). ``backend`` says where the SQL runs: DuckDB with
     ``settings`` by default, or ``compute.spark.SparkBackend`` (same statements).
     """
-    runs: list[tuple[Agreement, _Spec | None, list[tuple[FinalizedStatement, _Spec]], _Spec | None]] = []
+    runs, specs = _plan(book, period_name, partner_id, finalized, skip)
+    ex = (backend or DuckDBBackend(settings)).open()
+    try:
+        computed, mapping = _compute(ex, book, lines, specs, period_name)
+    finally:
+        ex.close()
+
+
+    def make(spec: _Spec, history: History, adjustments: Sequence[ManualAdjustment]) -> Statement | None:
+        return _statement(book, spec, computed[spec.sid], history, adjustments)
+
+    result, _ = _assemble(runs, period_name, mapping, make, lambda sid: computed[sid].selected_any,
+                          carried_in, adjustments)
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """One agreement's part of a run: its statement, the finalized ones step 9 recomputes, or
+    the probe that tells whether it has lines no version governs."""
+
+    agreement: Agreement
+    main: _Spec | None
+    again: tuple[tuple[FinalizedStatement, _Spec], ...]
+    probe: _Spec | None
+
+
+def _plan(
+    book: Book,
+    period_name: str,
+    partner_id: str | None,
+    finalized: Mapping[str, Sequence[FinalizedStatement]] | None,
+    skip: frozenset[str],
+) -> tuple[list[_Run], list[_Spec]]:
+    """Which statements the run computes, as ``settle_period`` decides it (small data, Python)."""
+    runs: list[_Run] = []
     specs: list[_Spec] = []
 
     def spec(agreement: Agreement, version: AgreementVersion, period: Period) -> _Spec:
@@ -120,7 +158,7 @@ def settle_period_bulk(
             continue
         chosen = _applies(agreement, period_name)
         if chosen is None:
-            runs.append((agreement, None, [], _probe(agreement, period_name, spec)))
+            runs.append(_Run(agreement, None, (), _probe(agreement, period_name, spec)))
             continue
         period, version = chosen
         main = spec(agreement, version, period)
@@ -131,25 +169,36 @@ def settle_period_bulk(
                 continue
             fin_period = parse_period(fin.period, anchor=fin_version.cycle_anchor)
             again.append((fin, spec(agreement, fin_version, fin_period)))
-        runs.append((agreement, main, again, None))
+        runs.append(_Run(agreement, main, tuple(again), None))
+    return runs, specs
 
-    ex = (backend or DuckDBBackend(settings)).open()
-    try:
-        computed, mapping = _compute(ex, book, lines, specs, period_name)
-    finally:
-        ex.close()
 
+_Make = Callable[[_Spec, History, Sequence[ManualAdjustment]], "Statement | None"]
+
+
+def _assemble(
+    runs: Sequence[_Run],
+    period_name: str,
+    mapping: Sequence[Finding],
+    make: _Make,
+    selected_any: Callable[[int], bool],
+    carried_in: Mapping[str, Decimal] | None,
+    adjustments: Mapping[str, Sequence[ManualAdjustment]] | None,
+) -> tuple[RunResult, list[tuple[_Spec, Statement]]]:
+    """Steps 9 and the run's findings around ``make`` (a statement from its spec), in the
+    reference's order; also each made statement with its spec."""
     statements: list[Statement] = []
+    made_with: list[tuple[_Spec, Statement]] = []
     findings: list[Finding] = list(mapping)
-    for agreement, chosen_spec, again, probe in runs:
-        if chosen_spec is None:
-            if probe is not None and computed[probe.sid].selected_any:
-                findings.append(_no_version(agreement, probe.period, period_name))
+    for run in runs:
+        agreement = run.agreement
+        if run.main is None:
+            if run.probe is not None and selected_any(run.probe.sid):
+                findings.append(_no_version(agreement, run.probe.period, period_name))
             continue
-        main = chosen_spec
         ppas: list[PriorPeriodAdjustment] = []
-        for fin, fin_spec in again:
-            recomputed = _statement(book, fin_spec, computed[fin_spec.sid], History(), ())
+        for fin, fin_spec in run.again:
+            recomputed = make(fin_spec, History(), ())
             earned = recomputed.components.earned if recomputed else ZERO
             ppa = prior_period_adjustment(
                 fin.period,
@@ -162,11 +211,12 @@ def settle_period_bulk(
         history = History(
             carried_in=(carried_in or {}).get(agreement.id, ZERO), prior_period_adjustments=tuple(ppas)
         )
-        made = _statement(book, main, computed[main.sid], history, (adjustments or {}).get(agreement.id, ()))
+        made = make(run.main, history, (adjustments or {}).get(agreement.id, ()))
         if made is not None:
             statements.append(made)
+            made_with.append((run.main, made))
             findings.extend(made.findings)
-    return RunResult(period_name, tuple(statements), tuple(dict.fromkeys(findings)))
+    return RunResult(period_name, tuple(statements), tuple(dict.fromkeys(findings))), made_with
 
 
 def _applies(agreement: Agreement, period_name: str) -> tuple[Period, AgreementVersion] | None:
@@ -362,13 +412,16 @@ def _compute(
     return computed, mapping
 
 
-def _billing_lines(ex: Executor, lines: pa.Table | LineSource) -> dict[int, BillingLine]:
-    """The billing lines the statements name, rebuilt once each from the input."""
-    ords = [r[0] for r in ex.rows("SELECT DISTINCT ord FROM sl ORDER BY ord")]
+def _billing_lines(
+    ex: Executor, lines: pa.Table | LineSource, which: str = "SELECT DISTINCT ord FROM sl"
+) -> dict[int, BillingLine]:
+    """The billing lines whose ``ord`` the query ``which`` names (by default every line the
+    statements name), rebuilt once each from the input."""
+    ords = [r[0] for r in ex.rows(f"SELECT ord FROM ({which}) w ORDER BY ord")]
     if isinstance(lines, pa.Table):
         table = lines.take(pa.array(ords, pa.int64()))
     else:
-        found = ex.fetch_arrow("SELECT * FROM lsrc WHERE ord IN (SELECT DISTINCT ord FROM sl) ORDER BY ord")
+        found = ex.fetch_arrow(f"SELECT * FROM lsrc WHERE ord IN ({which}) ORDER BY ord")
         # Only the line columns, typed as written (a backend may hand instants back without
         # their zone; the Parquet holds UTC).
         table = pa.table(
@@ -393,3 +446,140 @@ def _mapping_findings(ex: Executor, period_name: str) -> list[Finding]:
     for kind, message, line_id in rows:
         found[Finding(FindingKind(kind), message, line_id=line_id)] = None
     return list(found)
+
+
+#: Summary mode's per-line results: one row per statement line, in each statement's order.
+RESULT_COLUMNS = (
+    "partner_id", "agreement_id", "period", "seq", "provider", "line_id", "charge_start", "role",
+    "fraction", "deal_id", "base", "fx_rate", "rule_id", "rate", "amount", "shown", "tier_uplift",
+    "tier_uplift_shown", "reasons", "original_line_id",
+)
+
+_RESULTS = """
+SELECT o.partner_id, o.agreement_id, o.period, s.seq, l.provider, l.line_id, l.charge_start, s.role,
+       s.frac AS fraction, coalesce(s.deal_id, '') AS deal_id, s.base, s.fx_shown AS fx_rate, s.rule_id,
+       s.rate, s.amount, s.shown, s.uplift AS tier_uplift, s.uplift_shown AS tier_uplift_shown, s.reasons,
+       l.original_line_id
+FROM slshow s JOIN sout o USING (sid) JOIN l ON l.ord = s.ord
+ORDER BY o.partner_id, o.agreement_id, s.seq
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryResult:
+    """A run in summary mode: statements without their lines, and where the lines went.
+
+    ``result.statements`` carry components, totals, findings and history exactly as
+    :func:`settle_period_bulk` gives them, with ``lines == ()``; ``lines_written`` rows of
+    :data:`RESULT_COLUMNS` are in the Parquet at ``lines_out`` (when one was given).
+    """
+
+    result: RunResult
+    lines_written: int
+    lines_out: str | None
+
+
+def settle_period_summary(
+    book: Book,
+    lines: pa.Table | LineSource,
+    period_name: str,
+    *,
+    lines_out: str | Path | None = None,
+    partner_id: str | None = None,
+    carried_in: Mapping[str, Decimal] | None = None,
+    finalized: Mapping[str, Sequence[FinalizedStatement]] | None = None,
+    adjustments: Mapping[str, Sequence[ManualAdjustment]] | None = None,
+    skip: frozenset[str] = frozenset(),
+    settings: BulkSettings | None = None,
+    backend: Backend | None = None,
+) -> SummaryResult:
+    """:func:`settle_period_bulk` without a Python object per line.
+
+    Steps 1–5 run as SQL as in the full mode; each statement's lines are summed in SQL
+    (:mod:`compute.summary`), the core finishes the statement from the sums
+    (``finish_sums``: the same steps 6–11), and the shown amounts of every line are
+    allocated back in SQL and written to Parquet at ``lines_out``. Memory no longer
+    grows with the lines in Python: only statements, findings and their flagged lines do.
+    """
+    runs, specs = _plan(book, period_name, partner_id, finalized, skip)
+    ex = (backend or DuckDBBackend(settings)).open()
+    try:
+        scales = prepare(ex, book, lines)
+        mapping = _mapping_findings(ex, period_name)
+        selected: set[int] = set()
+        clawed: set[int] = set()
+        sums: dict[int, LineSums] = {}
+        flagged: dict[int, list[Finding]] = {}
+        if specs:
+            scales = run_steps(ex, scales, specs)
+            selected = {sid for (sid,) in ex.rows("SELECT DISTINCT sid FROM ps WHERE memb = 'in'")}
+            clawed = {sid for (sid,) in ex.rows("SELECT DISTINCT sid FROM px")}
+            summary.register_rounding(ex, (
+                summary.rounding_for(sp.sid, sp.version.currency, sp.version.rounding.mode.value,
+                                     sp.version.rounding.level is RoundingLevel.LINE) for sp in specs))
+            summary.line_units(ex, tiers.uplift_scale(scales, scales.base))
+            sums = summary.statement_sums(ex)
+            flagged = _flagged_findings(ex, lines, {sp.sid: sp for sp in specs})
+
+        def make(spec: _Spec, history: History, adjusted: Sequence[ManualAdjustment]) -> Statement | None:
+            exists = (spec.sid in selected or spec.sid in clawed or bool(adjusted)
+                      or bool(history.prior_period_adjustments) or history.carried_in != 0)
+            if not exists:
+                return None
+            return finish_sums(
+                agreement=spec.agreement, version=spec.version, period=spec.period,
+                partner=book.partners.get(spec.agreement.partner_id),
+                sums=sums.get(spec.sid, _NO_LINES), findings=flagged.get(spec.sid, ()),
+                history=history, adjustments=adjusted,
+            )
+
+        result, made = _assemble(runs, period_name, mapping, make, selected.__contains__, carried_in,
+                                 adjustments)
+        written = 0
+        out = None if lines_out is None else str(lines_out)
+        if specs:
+            summary.register_totals(ex, (
+                summary.Totals(sp.sid, st.components.commission, st.components.clawback,
+                               st.components.tier_uplift) for sp, st in made))
+            ex.register("sout", pa.table({
+                "sid": pa.array([sp.sid for sp, _ in made], pa.int64()),
+                "partner_id": pa.array([st.partner_id for _, st in made], pa.string()),
+                "agreement_id": pa.array([st.agreement_id for _, st in made], pa.string()),
+                "period": pa.array([period_name] * len(made), pa.string()),
+            }))
+            summary.show(ex)
+            if out is not None:
+                ex.write_parquet(_RESULTS, out)
+                written = int(ex.rows("SELECT count(*) FROM slshow JOIN sout USING (sid)")[0][0])
+    finally:
+        ex.close()
+    return SummaryResult(result, written, out)
+
+
+_NO_LINES = LineSums(ZERO, ZERO, ZERO, ZERO, ZERO, ZERO)
+
+
+def _flagged_findings(
+    ex: Executor, lines: pa.Table | LineSource, by_sid: Mapping[int, _Spec]
+) -> dict[int, list[Finding]]:
+    """The per-line findings of steps 1–5 (no rule, unlinked refund, missing FX), by statement,
+    in walk order, worded as the full mode words them; only flagged lines become objects."""
+    flags = "SELECT DISTINCT ord FROM sl WHERE f_no_rule OR f_unlinked OR f_missing"
+    rows = ex.rows(
+        "SELECT sid, ord, f_no_rule, f_unlinked, f_missing FROM sl "
+        "WHERE f_no_rule OR f_unlinked OR f_missing ORDER BY rid"
+    )
+    if not rows:
+        return {}
+    billing = _billing_lines(ex, lines, flags)
+    out: dict[int, list[Finding]] = {}
+    for sid, ord_, f_no_rule, f_unlinked, f_missing in rows:
+        s, line = by_sid[sid], billing[ord_]
+        found = out.setdefault(sid, [])
+        if f_no_rule:
+            found.append(no_rule_finding(s.agreement, s.version, line))
+        if f_unlinked:
+            found.append(unlinked_refund_finding(s.agreement, line))
+        if f_missing:
+            found.append(missing_fx_finding(s.agreement, s.version, line))
+    return out

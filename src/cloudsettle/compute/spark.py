@@ -166,6 +166,9 @@ class SparkExecutor:
     def fetch_arrow(self, sql: str) -> pa.Table:
         return self.session.sql(to_spark_sql(sql)).toArrow()
 
+    def write_parquet(self, sql: str, dest: str) -> None:
+        self.session.sql(to_spark_sql(sql)).write.mode("errorifexists").parquet(dest)
+
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
         # Through Arrow, not ``collect()``: Rows turn instants into naive local datetimes.
         table = self.fetch_arrow(sql)

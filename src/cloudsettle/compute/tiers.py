@@ -32,11 +32,17 @@ def _f(x: str, scales: Scales, value_scale: int) -> str:
     return term
 
 
+def uplift_scale(scales: Scales, base_scale: int) -> int:
+    """The decimals of ``slu.uplift``: enough for either method's exact products."""
+    _, retro_scale = mul("m.base", base_scale, "r.urate", scales.uplift)
+    _, marginal_scale = mul("x", max(base_scale, scales.band), "b.uplift", scales.uplift)
+    return max(retro_scale, marginal_scale)
+
+
 def attribute(ex: Executor, scales: Scales, base_scale: int) -> None:
     """Create ``slu(rid, uplift)`` for the measured lines of statements with tiers."""
-    retro, retro_scale = mul("m.base", base_scale, "r.urate", scales.uplift)
-    _, marginal_scale = mul("x", max(base_scale, scales.band), "b.uplift", scales.uplift)
-    out = dec(max(retro_scale, marginal_scale))
+    retro, _ = mul("m.base", base_scale, "r.urate", scales.uplift)
+    out = dec(uplift_scale(scales, base_scale))
     ex.run(f"""
         CREATE OR REPLACE TEMP TABLE slu AS
         WITH m AS (

@@ -148,7 +148,10 @@ class IngestBatchRow(Base):
     """One receipt of a raw object (a file upload or an API pull) and what it changed."""
 
     __tablename__ = "ingest_batches"
-    __table_args__ = (CheckConstraint(_one_of("source_kind", SOURCE_KINDS), name="source_kind"),)
+    __table_args__ = (
+        CheckConstraint(_one_of("source_kind", SOURCE_KINDS), name="source_kind"),
+        Index(None, "reading"),  # migration 0008: a file read before the same way (ingest shortcut)
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     sha256: Mapped[str] = mapped_column(ForeignKey("raw_objects.sha256"))
@@ -165,6 +168,10 @@ class IngestBatchRow(Base):
     rows_duplicate: Mapped[int]
     rows_rejected: Mapped[int]
     status: Mapped[str]
+    #: How a file's bytes were read (sha256, format, category table, reader version); a re-ingest
+    #: with the same reading reuses this batch's outcome (``services/ingest_shortcut.py``). NULL for
+    #: pulls and for batches from before migration 0008.
+    reading: Mapped[str | None]
 
     raw_object: Mapped[RawObjectRow] = relationship(lazy="raise")
 

@@ -10,7 +10,22 @@ on SQLite (SQLite's ``NUMERIC`` affinity converts through a double, so
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import (
+    MAX_EMAX,
+    MAX_PREC,
+    MIN_EMIN,
+    Clamped,
+    Context,
+    Decimal,
+    DecimalException,
+    DivisionByZero,
+    Inexact,
+    InvalidOperation,
+    Overflow,
+    Rounded,
+    Subnormal,
+    Underflow,
+)
 from typing import Any
 
 from sqlalchemy import DateTime, Dialect, Text
@@ -23,6 +38,17 @@ MONEY_SCALE = 12
 MONEY_INTEGER_DIGITS = MONEY_PRECISION - MONEY_SCALE
 
 
+#: A context in which every operation the fast paths use is exact: no stored value has
+#: that many digits or that exponent, and any rounding, clamping or overflow raises
+#: (the fast path then gives way to the digit-by-digit one) instead of changing a value.
+_EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN,
+                 traps=[InvalidOperation, DivisionByZero, Overflow, Underflow, Subnormal, Clamped,
+                        Inexact, Rounded])
+_ONE = Decimal(1)
+#: One unit in the last place the store keeps (``1E-12``).
+_SCALE_UNIT = Decimal(1).scaleb(-MONEY_SCALE)
+
+
 def canonical_decimal(value: Decimal) -> Decimal:
     """The same number with no trailing fractional zeros and no exponent.
 
@@ -30,13 +56,29 @@ def canonical_decimal(value: Decimal) -> Decimal:
     ``8514.00`` both become ``8514``; ``1E+3`` becomes ``1000``; ``-0`` is ``0``.
     The value never changes, only its spelling, so both backends return the
     same ``Decimal`` and SQLite's text compares equal in ``WHERE amount = ?``.
+
+    Every money value written or read goes through here (issue 6: half a million
+    calls in a large settle), so it uses the C decimal operations in an exact
+    context; :func:`_canonical_by_digits` is the same function spelled digit by digit,
+    used when the exact context signals anything.
     """
     if not value.is_finite():
         raise ValueError(f"money must be finite, not {value}")
     if value.is_zero():
         return Decimal(0)
+    try:
+        result = value.normalize(_EXACT)  # no trailing zeros: 8514.00 -> 8514, 1000 -> 1E+3
+        if result.adjusted() >= 0 and result == result.to_integral_value(context=_EXACT):
+            result = result.quantize(_ONE, context=_EXACT)  # a whole number at exponent 0: 1E+3 -> 1000
+    except DecimalException:
+        return _canonical_by_digits(value)
+    return result
+
+
+def _canonical_by_digits(value: Decimal) -> Decimal:
+    """:func:`canonical_decimal` on the digit tuple (``value`` is finite and not zero)."""
     sign, digits, exponent = value.as_tuple()
-    assert isinstance(exponent, int)  # finite, checked above
+    assert isinstance(exponent, int)  # finite, checked by the caller
     kept = list(digits)
     while exponent < 0 and kept[-1] == 0:
         kept.pop()
@@ -45,6 +87,18 @@ def canonical_decimal(value: Decimal) -> Decimal:
         kept.extend([0] * exponent)
         exponent = 0
     return Decimal((sign, tuple(kept), exponent))
+
+
+def _fits(canonical: Decimal) -> bool:
+    """Whether a canonical value surely fits ``NUMERIC(38, 12)``: its leading digit is at
+    most 10^25 (26 integer digits) and quantizing it to 12 places is exact. False sends
+    the value to the full check, which names what is wrong."""
+    if canonical.adjusted() >= MONEY_INTEGER_DIGITS:
+        return False
+    try:
+        return canonical.quantize(_SCALE_UNIT, context=_EXACT) == canonical
+    except DecimalException:
+        return False
 
 
 def check_money(value: object) -> Decimal:
@@ -60,6 +114,8 @@ def check_money(value: object) -> Decimal:
         raise TypeError(f"money columns take decimal.Decimal only, not {type(value).__name__}: "
                         f"{value!r}")
     result = canonical_decimal(value)
+    if _fits(result):  # the common case, without taking the digits apart
+        return result
     _, digits, exponent = result.as_tuple()
     assert isinstance(exponent, int)
     places = -exponent

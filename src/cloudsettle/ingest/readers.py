@@ -31,6 +31,14 @@ from cloudsettle.ingest.sources import read_header
 
 Items = Iterator[tuple[int, BillingLine | RowError]]
 
+#: The version of what reading a file gives: its lines (and so their content hashes), its row
+#: errors, and the per-line check findings recorded with them. Part of a batch's reading key
+#: (``services/ingest_shortcut.py``): a re-ingest of the same bytes read the same way reuses the
+#: earlier batch's outcome instead of reading the file again. Bump it whenever a reader, a cell
+#: parser, ``core.revisions.content_hash`` or a per-line check changes what a row becomes, so
+#: files read before the change are read again in full.
+READER_VERSION = 1
+
 
 @dataclass(frozen=True, slots=True)
 class BillFormat:

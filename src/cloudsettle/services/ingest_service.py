@@ -4,6 +4,10 @@ Idempotent: the raw file is content-addressed, a line identical to its newest
 revision is ``unchanged``, a changed one is a new revision (never a duplicate).
 A bad row is rejected with file, row and column named, recorded as a
 ``bad_row`` finding, and the rest of the file goes on.
+
+The same bytes ingested again and read the same way are not read again: the earlier
+batch's outcome is recorded for the new one (:mod:`cloudsettle.services.ingest_shortcut`;
+``reread=True`` reads the file anyway).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from cloudsettle.ingest.service_categories import CategoryMap
 from cloudsettle.services.audit import now, record
 from cloudsettle.services.categories import configured_categories
 from cloudsettle.services.errors import BadInput
+from cloudsettle.services.ingest_shortcut import earlier_reading, reading_key, replay
 from cloudsettle.services.records import revision_values
 from cloudsettle.services.validation_service import BatchChecks, header_of
 from cloudsettle.store.ingest import BatchSink
@@ -73,6 +78,8 @@ class IngestReport:
     duplicate: int = 0
     rejected: int = 0
     errors: list[RowError] = field(default_factory=list)
+    #: The earlier batch whose outcome this one reused (the file was not read again), or None.
+    same_as_batch: int | None = None
 
     @property
     def total(self) -> int:
@@ -90,6 +97,7 @@ def ingest_file(
     categories: CategoryMap | None = None,
     line_store: LineStore | None = None,
     progress: Callable[[int], None] | None = None,
+    reread: bool = False,
 ) -> IngestReport:
     """Ingest one bill file. Raises BadInput when the file cannot be read at all or its
     headers match no known format (the file is refused whole). With ``line_store``, the
@@ -98,19 +106,28 @@ def ingest_file(
     ``progress`` is called with the number of rows read so far, every
     :data:`PROGRESS_ROWS` rows and at the end. An exception it raises (a
     ``KeyboardInterrupt`` from Ctrl-C, or a cancel) stops the ingest, and the caller's
-    rollback leaves nothing of the file stored but its raw copy."""
+    rollback leaves nothing of the file stored but its raw copy.
+
+    Bytes already in the raw store, ingested before under the same name and read the same way
+    (see :mod:`cloudsettle.services.ingest_shortcut`), are not read again: the earlier outcome
+    is recorded for a new batch, and ``progress`` is told the row count once. ``reread``
+    reads the file in full anyway."""
     if provider is not None and provider not in PROVIDERS:
         raise BadInput(f"{path.name}: unknown provider {provider!r} (use: {', '.join(PROVIDERS)})")
     if not path.is_file():
         raise BadInput(f"{path}: no such file")
     try:
-        bill_format, items = iter_bill_file(
-            path,
-            provider=provider,
-            categories=categories or configured_categories(session),
-            source_name=path.name,
-        )
+        table = categories or configured_categories(session)
+        bill_format, items = iter_bill_file(path, provider=provider, categories=table, source_name=path.name)
         stored = raw_store.put_file(path)
+        reading = reading_key(sha256=stored.sha256, bill_format=bill_format, categories=table)
+        if not reread and stored.already_present:  # a purged raw file is read again in full
+            shortcut = _shortcut(session, stored=stored, reading=reading, path=path, actor=actor,
+                                 line_store=line_store)
+            if shortcut is not None:
+                if progress is not None:
+                    progress(shortcut.total)
+                return shortcut
         if progress is not None:
             items = _reporting(items, progress)
         return apply_batch(
@@ -124,11 +141,32 @@ def ingest_file(
             actor=actor,
             columns=header_of(path),
             line_store=line_store,
+            reading=reading,
         )
     except (UnknownFormatError, UnreadableSourceError) as exc:
         raise BadInput(str(exc)) from exc
     except UnicodeDecodeError as exc:
         raise BadInput(f"{path.name}: not readable text ({exc.reason} at byte {exc.start})") from exc
+
+
+def _shortcut(
+    session: Session, *, stored: StoredObject, reading: str, path: Path, actor: str,
+    line_store: LineStore | None,
+) -> IngestReport | None:
+    """The report of a replayed earlier reading of the file, or None when there is none to replay."""
+    earlier = earlier_reading(session, reading=reading, file_name=path.name)
+    if earlier is None:
+        return None
+    done = replay(session, earlier=earlier, stored=stored, columns=header_of(path), actor=actor,
+                  line_store=line_store)
+    if done is None:
+        return None
+    batch = done.batch
+    return IngestReport(
+        batch.file_name, batch.id, batch.sha256, batch.format, unchanged=batch.rows_unchanged,
+        duplicate=batch.rows_duplicate, rejected=batch.rows_rejected, errors=done.errors,
+        same_as_batch=done.earlier_batch,
+    )
 
 
 def apply_batch(
@@ -143,6 +181,7 @@ def apply_batch(
     actor: str,
     columns: Sequence[str] | None = None,
     line_store: LineStore | None = None,
+    reading: str | None = None,
 ) -> IngestReport:
     """Record a raw batch (a file or a pull) and its lines: new lines and changed ones become
     revisions, the rest is counted; duplicates and bad rows become findings.
@@ -154,6 +193,9 @@ def apply_batch(
 
     With ``line_store`` (issue 6), the new and revised lines also go to the line store as
     batch ``<id>``: staged here, committed when the session commits, dropped when it does not.
+
+    ``reading``: how a file's bytes were read (``ingest_shortcut.reading_key``), kept on the
+    batch so that an unchanged re-ingest can reuse its outcome.
     """
     checks = BatchChecks(provider, f"{provider}:{source_kind}:{fmt}")
     items = checks.watch(items)
@@ -182,6 +224,7 @@ def apply_batch(
         rows_duplicate=0,
         rows_rejected=0,
         status="loaded",
+        reading=reading,
     )
     session.add(batch)
     session.flush()

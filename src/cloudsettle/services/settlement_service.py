@@ -20,8 +20,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
+from typing import cast
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.orm import Session
 
 from cloudsettle.core.agreements import Agreement
@@ -29,8 +30,9 @@ from cloudsettle.core.findings import Finding, FindingKind
 from cloudsettle.core.money import ZERO, format_money, minor_unit, quantum
 from cloudsettle.core.periods import parse_period
 from cloudsettle.core.settlement.book import MappedBook
-from cloudsettle.core.settlement.model import COMPONENT_NAMES, ManualAdjustment, Statement
+from cloudsettle.core.settlement.model import COMPONENT_NAMES, ManualAdjustment, Statement, StatementLine
 from cloudsettle.core.settlement.run import FinalizedStatement, RunResult, applies, settle_period
+from cloudsettle.db.guards import AppendOnlyError
 from cloudsettle.db.models import (
     AgreementRow,
     AgreementVersionRow,
@@ -131,7 +133,10 @@ def compute(
     if substitute:
         agreements_now = {**loaded.book.agreements, **substitute}
         loaded = replace(loaded, book=replace(loaded.book, agreements=agreements_now))
-    book = MappedBook(loaded.book)
+    chosen_engine = engine(session)
+    # applies() reads only the agreements, and the bulk engine maps the lines itself: on its
+    # path the book is mapped without lines (issue 6: mapping 30,000 lines took 0.9 s).
+    book = MappedBook(replace(loaded.book, lines=()) if chosen_engine == BULK else loaded.book)
     existing = _statements(session, period, partner_id)
     finalized_here = frozenset(
         s.agreement_id for s in existing if s.status in FINALIZED and not recompute_finalized)
@@ -150,7 +155,6 @@ def compute(
         finalized[a.id] = _finalized_before(session, a.id, start)
         adjustments[a.id] = manual_adjustments(session, a.partner_id, a.id, period)
     history = RunHistory(carried, finalized, adjustments, finalized_here)
-    chosen_engine = engine(session)
     if chosen_engine == BULK:
         result = _settle_bulk(loaded, period, partner_id, history)
     else:
@@ -212,9 +216,7 @@ def settle(session: Session, *, period: str, partner_id: str | None, actor: str)
     calc = compute(session, period=period, partner_id=partner_id)
     result = calc.result
     prints = fingerprints(session, calc)
-    for s in existing:
-        if s.status not in FINALIZED:
-            _delete_statement(session, s)
+    _delete_statements(session, [s for s in existing if s.status not in FINALIZED])
     session.flush()
 
     stamp = now()
@@ -231,11 +233,8 @@ def settle(session: Session, *, period: str, partner_id: str | None, actor: str)
     session.flush()
     _supersede_findings(session, period, partner_id)
     modes = {row.id: row.mode for row in session.execute(select(AgreementRow.id, AgreementRow.mode))}
-    rows = [
-        _store_statement(session, run.id, s, calc.loaded.revisions, prepared_by=actor, stamp=stamp,
-                         fingerprint=prints[(s.partner_id, s.agreement_id)], modes=modes)
-        for s in result.statements
-    ]
+    rows = _store_statements(session, run.id, result.statements, calc.loaded.revisions, prepared_by=actor,
+                             stamp=stamp, fingerprints=prints, modes=modes)
     _store_findings(session, run.id, period, result)
     # Issue 4: the checks on the period's lines, and cases from blocking findings; a case
     # holds (in_exception) only the statements it links.
@@ -537,10 +536,28 @@ def _statements(
     return list(session.scalars(query.order_by(StatementRow.partner_id, StatementRow.agreement_id)))
 
 
-def _delete_statement(session: Session, s: StatementRow) -> None:
-    session.execute(delete(StatementLineRow).where(StatementLineRow.statement_id == s.id))
-    session.execute(delete(PriorPeriodAdjustmentRow).where(PriorPeriodAdjustmentRow.statement_id == s.id))
-    session.delete(s)
+#: Statement ids per ``IN (...)`` list: well inside every backend's limit on bound parameters.
+_ID_CHUNK = 500
+
+
+def _delete_statements(session: Session, statements: Sequence[StatementRow]) -> None:
+    """Remove statements that a new run replaces, with their lines and prior-period adjustments.
+
+    One DELETE per table for up to :data:`_ID_CHUNK` statements, not two per statement
+    (issue 6). Only statements not finalized may go: a finalized one is refused here before
+    any SQL, and the statements themselves are deleted through the session, whose
+    append-only guard (:mod:`cloudsettle.db.guards`) checks each again at the flush.
+    """
+    final = [f"{s.partner_id}/{s.agreement_id}/{s.period}" for s in statements if s.status in FINALIZED]
+    if final:
+        raise AppendOnlyError(f"finalized statements are never deleted: {', '.join(final)}")
+    ids = [s.id for s in statements]
+    for start in range(0, len(ids), _ID_CHUNK):
+        chunk = ids[start : start + _ID_CHUNK]
+        session.execute(delete(StatementLineRow).where(StatementLineRow.statement_id.in_(chunk)))
+        session.execute(delete(PriorPeriodAdjustmentRow).where(PriorPeriodAdjustmentRow.statement_id.in_(chunk)))
+    for s in statements:
+        session.delete(s)
 
 
 def _carried_in(session: Session, agreement_id: str, before: object) -> Decimal:
@@ -582,26 +599,69 @@ def _finalized_before(session: Session, agreement_id: str, before: object) -> li
     return [FinalizedStatement(r.period, r.agreement_version, r.earned, adjusted[r.period]) for r in rows]
 
 
-def _store_statement(
+def _store_statements(
     session: Session,
     run_id: int,
-    s: Statement,
-    revisions: dict[tuple[str, str], int],
+    statements: Sequence[Statement],
+    revisions: Mapping[tuple[str, str], int],
     *,
     prepared_by: str,
-    stamp: object,
-    fingerprint: str | None = None,
-    modes: Mapping[str, str] | None = None,
+    stamp: datetime,
+    fingerprints: Mapping[tuple[str, str], str],
+    modes: Mapping[str, str],
+) -> list[StatementRow]:
+    """Store a run's statements with their lines and prior-period adjustments, in order.
+
+    The statements go in one flush (the ORM batches it into multi-row INSERTs, ids in
+    statement order) and the lines of all of them in one executemany of plain rows, not an
+    ORM object or a statement per line (issue 6). ``modes`` maps agreement id to mode.
+    """
+    rows = [
+        _statement_row(run_id, s, prepared_by=prepared_by, stamp=stamp,
+                       fingerprint=fingerprints[(s.partner_id, s.agreement_id)],
+                       mode=modes.get(s.agreement_id, "live"))
+        for s in statements
+    ]
+    session.add_all(rows)
+    session.flush()
+    lines = [
+        _line_values(row.id, seq, sl, revisions)
+        for row, s in zip(rows, statements, strict=True)
+        for seq, sl in enumerate(s.lines, start=1)
+    ]
+    if lines:
+        # The table, not the mapped class: the ORM's bulk path leaves out each row's None
+        # values and so splits the rows into many executes; the stored rows are the same.
+        session.execute(insert(cast(Table, StatementLineRow.__table__)), lines)
+    for row, s in zip(rows, statements, strict=True):
+        for ppa in s.prior_period_adjustments:
+            corrected = session.scalars(
+                select(StatementRow).where(
+                    StatementRow.agreement_id == s.agreement_id,
+                    StatementRow.period == ppa.corrects_period,
+                    StatementRow.status.in_(FINALIZED),
+                )
+            ).one()
+            session.add(
+                PriorPeriodAdjustmentRow(
+                    statement_id=row.id,
+                    corrects_period=ppa.corrects_period,
+                    corrects_statement_id=corrected.id,
+                    earned_finalized=ppa.earned_finalized,
+                    earned_recomputed=ppa.earned_recomputed,
+                    already_adjusted=ppa.already_adjusted,
+                    amount=ppa.amount,
+                )
+            )
+    return rows
+
+
+def _statement_row(
+    run_id: int, s: Statement, *, prepared_by: str, stamp: datetime, fingerprint: str | None, mode: str
 ) -> StatementRow:
-    """Store one statement with its lines. ``modes`` (agreement id -> mode), when given,
-    saves a lookup per statement; the lines go in one bulk insert, not an ORM object each."""
+    """The row of one computed statement (its lines are stored by :func:`_store_statements`)."""
     c = s.components
-    if modes is not None:
-        mode = modes.get(s.agreement_id, "live")
-    else:
-        agreement = session.get(AgreementRow, s.agreement_id)
-        mode = agreement.mode if agreement else "live"
-    row = StatementRow(
+    return StatementRow(
         run_id=run_id,
         partner_id=s.partner_id,
         agreement_id=s.agreement_id,
@@ -622,53 +682,33 @@ def _store_statement(
         prepared_at=stamp,
         inputs_fingerprint=fingerprint,
     )
-    session.add(row)
-    session.flush()
-    lines = [
-        {
-            "statement_id": row.id,
-            "seq": seq,
-            "provider": sl.line.provider,
-            "line_id": sl.line.line_id,
-            "revision": revisions.get((sl.line.provider, sl.line.line_id), 0),
-            "role": sl.role.value,
-            "fraction": sl.fraction,
-            "deal_id": sl.deal_id,
-            "base": sl.base,
-            "fx_rate": sl.fx_rate,
-            "rule_id": sl.rule_id,
-            "rate": sl.rate,
-            "amount": sl.amount,
-            "shown": sl.shown,
-            "tier_uplift": sl.tier_uplift,
-            "tier_uplift_shown": sl.tier_uplift_shown,
-            "reasons": ",".join(r.value for r in sl.reasons),
-            "original_line_id": sl.original_line_id,
-        }
-        for seq, sl in enumerate(s.lines, start=1)
-    ]
-    if lines:
-        session.execute(insert(StatementLineRow), lines)
-    for ppa in s.prior_period_adjustments:
-        corrected = session.scalars(
-            select(StatementRow).where(
-                StatementRow.agreement_id == s.agreement_id,
-                StatementRow.period == ppa.corrects_period,
-                StatementRow.status.in_(FINALIZED),
-            )
-        ).one()
-        session.add(
-            PriorPeriodAdjustmentRow(
-                statement_id=row.id,
-                corrects_period=ppa.corrects_period,
-                corrects_statement_id=corrected.id,
-                earned_finalized=ppa.earned_finalized,
-                earned_recomputed=ppa.earned_recomputed,
-                already_adjusted=ppa.already_adjusted,
-                amount=ppa.amount,
-            )
-        )
-    return row
+
+
+def _line_values(
+    statement_id: int, seq: int, sl: StatementLine, revisions: Mapping[tuple[str, str], int]
+) -> dict[str, object]:
+    """The column values of one statement line (every key, None included: one executemany)."""
+    line = sl.line
+    return {
+        "statement_id": statement_id,
+        "seq": seq,
+        "provider": line.provider,
+        "line_id": line.line_id,
+        "revision": revisions.get((line.provider, line.line_id), 0),
+        "role": sl.role.value,
+        "fraction": sl.fraction,
+        "deal_id": sl.deal_id,
+        "base": sl.base,
+        "fx_rate": sl.fx_rate,
+        "rule_id": sl.rule_id,
+        "rate": sl.rate,
+        "amount": sl.amount,
+        "shown": sl.shown,
+        "tier_uplift": sl.tier_uplift,
+        "tier_uplift_shown": sl.tier_uplift_shown,
+        "reasons": ",".join(r.value for r in sl.reasons),
+        "original_line_id": sl.original_line_id,
+    }
 
 
 def _supersede_findings(session: Session, period: str, partner_id: str | None) -> None:

@@ -35,7 +35,7 @@ from cloudsettle.core.settlement.model import (
     StatementLine,
 )
 from cloudsettle.core.settlement.rate import RatedSegment, effective_rate, rate_part
-from cloudsettle.core.settlement.rounding import line_component, shown_amounts
+from cloudsettle.core.settlement.rounding import shown_amounts
 from cloudsettle.core.settlement.select import Membership, charge_date, line_period, membership
 from cloudsettle.core.settlement.tiers import attribute_uplift, tier_uplift
 
@@ -305,39 +305,79 @@ def finish_statement(
                              history, adjustments, uplift)
 
 
-def _finish_lines(agreement: Agreement, version: AgreementVersion, period: Period, partner: Partner | None,
-                  draft_lines: Sequence[StatementLine], draft_measured: Sequence[bool],
-                  draft_billed: Sequence[Decimal], draft_findings: Sequence[Finding], history: History,
-                  adjustments: Sequence[ManualAdjustment], draft_uplift: Sequence[Decimal] | None,
-                  ) -> Statement:
+@dataclass(frozen=True, slots=True)
+class LineSums:
+    """What steps 4 and 6–11 need of a statement's lines, summed (the summary mode's input).
+
+    Attributes:
+      commission_exact, clawback_exact: exact sums of the commission and clawback lines.
+      commission_lines, clawback_lines: sums of those lines each rounded to the minor unit
+        with the version's mode (what step 10 uses at line level).
+      measure: the tier measure (bases of the measured lines). billed: what they billed.
+    """
+
+    commission_exact: Decimal
+    clawback_exact: Decimal
+    commission_lines: Decimal
+    clawback_lines: Decimal
+    measure: Decimal
+    billed: Decimal
+
+
+def line_sums(lines: Sequence[StatementLine], in_measure: Sequence[bool], billed: Sequence[Decimal],
+              version: AgreementVersion) -> LineSums:
+    """:class:`LineSums` of per-line results (the reference path; the bulk engine sums in SQL)."""
+    currency, mode = version.currency, version.rounding.mode
+    commission = [sl.amount for sl in lines if sl.role is LineRole.COMMISSION]
+    clawback = [sl.amount for sl in lines if sl.role is LineRole.CLAWBACK]
+    return LineSums(
+        commission_exact=sum(commission, ZERO), clawback_exact=sum(clawback, ZERO),
+        commission_lines=sum((round_money(a, currency, mode) for a in commission), ZERO),
+        clawback_lines=sum((round_money(a, currency, mode) for a in clawback), ZERO),
+        measure=sum((sl.base for sl, m in zip(lines, in_measure, strict=True) if m), ZERO),
+        billed=sum(billed, ZERO),
+    )
+
+
+def finish_sums(
+    *,
+    agreement: Agreement,
+    version: AgreementVersion,
+    period: Period,
+    partner: Partner | None,
+    sums: LineSums,
+    findings: Sequence[Finding],
+    history: History,
+    adjustments: Sequence[ManualAdjustment] = (),
+) -> Statement:
+    """Steps 4 (the tier total), 6–9 and 11 from per-statement sums: the statement without its
+    lines. :func:`finish_statement` is this plus the shown amounts of each line; the bulk
+    engine's summary mode computes those in SQL from the components returned here."""
+    with localcontext(EXACT):
+        return _finish_sums(agreement, version, period, partner, sums, findings, history, adjustments)
+
+
+def _finish_sums(agreement: Agreement, version: AgreementVersion, period: Period, partner: Partner | None,
+                 sums: LineSums, draft_findings: Sequence[Finding], history: History,
+                 adjustments: Sequence[ManualAdjustment]) -> Statement:
     currency, rounding = version.currency, version.rounding
     manual = manual_total(adjustments)
-    order = sorted(range(len(draft_lines)), key=lambda i: _order_key(draft_lines[i]))
-    lines = [draft_lines[i] for i in order]
-    measured = [draft_measured[i] for i in order]
-    billed = sum(draft_billed, ZERO)
-
-    commission_idx = [i for i, sl in enumerate(lines) if sl.role is LineRole.COMMISSION]
-    clawback_idx = [i for i, sl in enumerate(lines) if sl.role is LineRole.CLAWBACK]
-    measure_idx = [i for i, m in enumerate(measured) if m]
-    measure = sum((lines[i].base for i in measure_idx), ZERO)
-
-    commission_exact = sum((lines[i].amount for i in commission_idx), ZERO)
-    clawback_exact = sum((lines[i].amount for i in clawback_idx), ZERO)
-    commission = line_component([lines[i].amount for i in commission_idx], rounding, currency)
-    clawback = line_component([lines[i].amount for i in clawback_idx], rounding, currency)
-    uplift_exact = tier_uplift(measure, version.tiers)
-
-    # Step 6: at statement level pre is exact; at line level the line-fed parts are
-    # already the sums of rounded lines (spec step 10).
-    line_level = rounding.level is RoundingLevel.LINE
-    pre = (commission if line_level else commission_exact) + uplift_exact + (
-        clawback if line_level else clawback_exact)
-    cap_exact = cap_adjustment(pre, version.cap, version.floor)
-    fees_exact = fees_total(version.fees, pre + cap_exact)  # step 7, on `capped`
 
     def rnd(x: Decimal) -> Decimal:
         return round_money(x, currency, rounding.mode)
+
+    # Step 10 at line level: a line-fed component is the sum of its rounded lines.
+    line_level = rounding.level is RoundingLevel.LINE
+    commission = sums.commission_lines if line_level else rnd(sums.commission_exact)
+    clawback = sums.clawback_lines if line_level else rnd(sums.clawback_exact)
+    uplift_exact = tier_uplift(sums.measure, version.tiers)
+
+    # Step 6: at statement level pre is exact; at line level the line-fed parts are
+    # already the sums of rounded lines (spec step 10).
+    pre = (commission if line_level else sums.commission_exact) + uplift_exact + (
+        clawback if line_level else sums.clawback_exact)
+    cap_exact = cap_adjustment(pre, version.cap, version.floor)
+    fees_exact = fees_total(version.fees, pre + cap_exact)  # step 7, on `capped`
 
     tier = rnd(uplift_exact)
     ppa = sum((a.amount for a in history.prior_period_adjustments), ZERO)
@@ -350,11 +390,6 @@ def _finish_lines(agreement: Agreement, version: AgreementVersion, period: Perio
     payable, carried_out = carry_forward(parts.net, minimum)
     components = replace(parts, payable=payable, carried_out=carried_out)
 
-    lines = _show(lines, commission_idx, commission, rounding, currency)
-    lines = _show(lines, clawback_idx, clawback, rounding, currency)
-    attributed = None if draft_uplift is None else [draft_uplift[order[i]] for i in measure_idx]
-    lines = _show_uplift(lines, measure_idx, tier, version, currency, attributed)
-
     findings = list(dict.fromkeys(draft_findings))
     if partner is not None and partner.verification is not Verification.VERIFIED:
         findings.append(Finding(
@@ -364,13 +399,36 @@ def _finish_lines(agreement: Agreement, version: AgreementVersion, period: Perio
     return Statement(
         partner_id=agreement.partner_id, agreement_id=agreement.id, period=period,
         version=version, currency=currency, components=components,
-        base_total=rnd(measure), billed_total=rnd(billed), lines=tuple(lines),
+        base_total=rnd(sums.measure), billed_total=rnd(sums.billed),
         manual_adjustments=tuple(adjustments),
         prior_period_adjustments=history.prior_period_adjustments, findings=tuple(findings),
-        unrounded={"commission": commission_exact, "clawback": clawback_exact,
+        unrounded={"commission": sums.commission_exact, "clawback": sums.clawback_exact,
                    "tier_uplift": uplift_exact, "cap_adjustment": cap_exact, "fees": fees_exact,
-                   "measure": measure, "billed": billed, "pre": pre},
+                   "measure": sums.measure, "billed": sums.billed, "pre": pre},
     )
+
+
+def _finish_lines(agreement: Agreement, version: AgreementVersion, period: Period, partner: Partner | None,
+                  draft_lines: Sequence[StatementLine], draft_measured: Sequence[bool],
+                  draft_billed: Sequence[Decimal], draft_findings: Sequence[Finding], history: History,
+                  adjustments: Sequence[ManualAdjustment], draft_uplift: Sequence[Decimal] | None,
+                  ) -> Statement:
+    currency, rounding = version.currency, version.rounding
+    order = sorted(range(len(draft_lines)), key=lambda i: _order_key(draft_lines[i]))
+    lines = [draft_lines[i] for i in order]
+    measured = [draft_measured[i] for i in order]
+    sums = line_sums(lines, measured, [draft_billed[i] for i in order], version)
+    statement = _finish_sums(agreement, version, period, partner, sums, draft_findings, history, adjustments)
+    parts = statement.components
+
+    commission_idx = [i for i, sl in enumerate(lines) if sl.role is LineRole.COMMISSION]
+    clawback_idx = [i for i, sl in enumerate(lines) if sl.role is LineRole.CLAWBACK]
+    measure_idx = [i for i, m in enumerate(measured) if m]
+    lines = _show(lines, commission_idx, parts.commission, rounding, currency)
+    lines = _show(lines, clawback_idx, parts.clawback, rounding, currency)
+    attributed = None if draft_uplift is None else [draft_uplift[order[i]] for i in measure_idx]
+    lines = _show_uplift(lines, measure_idx, parts.tier_uplift, version, currency, attributed)
+    return replace(statement, lines=tuple(lines))
 
 
 def _show(lines: list[StatementLine], idx: list[int], component: Decimal, rounding: Rounding,
