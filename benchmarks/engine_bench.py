@@ -23,7 +23,14 @@ from pathlib import Path
 
 import duckdb
 
-from cloudsettle.compute.engine import BulkSettings, connect, prepare, run_steps, settle_period_bulk
+from cloudsettle.compute.engine import (
+    BulkSettings,
+    connect,
+    prepare,
+    run_steps,
+    settle_period_bulk,
+    settle_period_summary,
+)
 from cloudsettle.core.agreements import (
     Agreement,
     AgreementVersion,
@@ -186,6 +193,28 @@ def phase_bulk(path: Path, period: str) -> dict[str, object]:
     }
 
 
+def phase_summary(path: Path, period: str, memory_limit: str) -> dict[str, object]:
+    """Summary mode: statements from per-statement sums, every line's result to Parquet."""
+    book = make_book()
+    out = path.with_name(f"{path.stem}-results.parquet")
+    out.unlink(missing_ok=True)
+    spill = path.parent / "spill"
+    t0 = time.perf_counter()
+    run = settle_period_summary(
+        book, path, period, lines_out=out,
+        settings=BulkSettings(memory_limit=memory_limit, temp_directory=spill),
+    )
+    elapsed = time.perf_counter() - t0
+    return {
+        "full_s": elapsed,
+        "statements": len(run.result.statements),
+        "statement_lines": run.lines_written,
+        "results_mib": out.stat().st_size / 2**20,
+        "peak_mib": peak_mib(),
+        "payable": str(sum((s.components.payable for s in run.result.statements), Decimal(0))),
+    }
+
+
 def phase_reference(path: Path, period: str, limit: int) -> dict[str, object]:
     import pyarrow.parquet as pq
 
@@ -247,7 +276,10 @@ def main() -> None:
     parser.add_argument("--reference-lines", type=int, default=20_000)
     parser.add_argument("--period", default="2026-10")
     parser.add_argument("--dir", type=Path, default=Path("/tmp/cloudsettle-bench"))
-    parser.add_argument("--phase", choices=["bulk", "reference", "baseline"])
+    parser.add_argument("--phase", choices=["bulk", "reference", "baseline", "summary"])
+    parser.add_argument("--phases", default="baseline,bulk,summary,reference",
+                        help="which measurements to run, comma-separated (at 10M lines: baseline,summary)")
+    parser.add_argument("--memory-limit", default="1GB", help="DuckDB's memory limit in summary mode")
     args = parser.parse_args()
     path = args.dir / f"lines-{args.lines}.parquet"
     if args.phase == "bulk":
@@ -259,13 +291,16 @@ def main() -> None:
     if args.phase == "baseline":
         print(json.dumps(phase_baseline(path)))
         return
+    if args.phase == "summary":
+        print(json.dumps(phase_summary(path, args.period, args.memory_limit)))
+        return
     args.dir.mkdir(parents=True, exist_ok=True)
     if not path.exists():
         t0 = time.perf_counter()
         generate(path, args.lines)
         print(f"generated {path} in {time.perf_counter() - t0:.1f} s")
-    results = {}
-    for phase in ("baseline", "bulk", "reference"):
+    results: dict[str, dict[str, object]] = {}
+    for phase in args.phases.split(","):
         out = subprocess.run(
             [
                 sys.executable,
@@ -280,38 +315,49 @@ def main() -> None:
                 str(args.dir),
                 "--phase",
                 phase,
+                "--memory-limit",
+                args.memory_limit,
             ],
             check=True,
             capture_output=True,
             text=True,
         )
         results[phase] = json.loads(out.stdout.strip().splitlines()[-1])
-    bulk, ref, base = results["bulk"], results["reference"], results["baseline"]
-    n = int(str(bulk["lines"]))
-    print(
-        f"lines in file: {n:,}; statement lines: {int(str(bulk['statement_lines'])):,}; "
-        f"statements: {bulk['statements']}"
-    )
-    rows = [
-        ("bare DuckDB baseline", n, float(str(base["full_s"])), base["peak_mib"]),
-        ("bulk engine, steps 1-5 SQL only", n, float(str(bulk["sql_s"])), None),
-        (
-            "bulk engine, settle_period_bulk (full Statements)",
-            n,
-            float(str(bulk["full_s"])),
-            bulk["peak_mib"],
-        ),
-        (
-            "reference engine, settle_period",
-            int(str(ref["lines"])),
-            float(str(ref["full_s"])),
-            ref["peak_mib"],
-        ),
-    ]
-    print(f"{'measurement':52} {'lines':>10} {'seconds':>9} {'lines/s':>10} {'peak RSS MiB':>13}")
+    n = int(duckdb.sql(f"SELECT count(*) FROM read_parquet('{path}')").fetchall()[0][0])
+    rows: list[tuple[str, int, float, object]] = []
+    if "baseline" in results:
+        base = results["baseline"]
+        rows.append(("bare DuckDB baseline", n, float(str(base["full_s"])), base["peak_mib"]))
+    if "bulk" in results:
+        bulk = results["bulk"]
+        print(f"statement lines: {int(str(bulk['statement_lines'])):,}; statements: {bulk['statements']}")
+        rows.append(("bulk engine, steps 1-5 SQL only", n, float(str(bulk["sql_s"])), None))
+        rows.append(("bulk engine, settle_period_bulk (full Statements)", n, float(str(bulk["full_s"])),
+                     bulk["peak_mib"]))
+    if "summary" in results:
+        summ = results["summary"]
+        print(f"summary mode: {int(str(summ['statement_lines'])):,} statement lines to Parquet "
+              f"({float(str(summ['results_mib'])):.0f} MiB), {summ['statements']} statements, "
+              f"memory limit {args.memory_limit}")
+        rows.append(("bulk engine, settle_period_summary (lines to Parquet)", n, float(str(summ["full_s"])),
+                     summ["peak_mib"]))
+    if "reference" in results:
+        ref = results["reference"]
+        rows.append(("reference engine, settle_period", int(str(ref["lines"])), float(str(ref["full_s"])),
+                     ref["peak_mib"]))
+    print(f"{'measurement':56} {'lines':>10} {'seconds':>9} {'lines/s':>10} {'peak RSS MiB':>13}")
     for name, lines, seconds, peak in rows:
         peak_text = f"{float(str(peak)):13.0f}" if peak is not None else f"{'(same run)':>13}"
-        print(f"{name:52} {lines:10,} {seconds:9.2f} {lines / seconds:10,.0f} {peak_text}")
+        print(f"{name:56} {lines:10,} {seconds:9.2f} {lines / seconds:10,.0f} {peak_text}")
+    if "bulk" in results and "summary" in results:
+        same = results["bulk"]["payable"] == results["summary"]["payable"]
+        print(f"total payable: full {results['bulk']['payable']}, summary {results['summary']['payable']}"
+              f" ({'equal' if same else 'DIFFERENT'})")
+        if not same:
+            raise SystemExit("summary mode and full mode disagree")
+    if "baseline" in results and "summary" in results:
+        ratio = float(str(results["summary"]["full_s"])) / float(str(results["baseline"]["full_s"]))
+        print(f"summary mode / bare DuckDB: {ratio:.1f}x")
 
 
 if __name__ == "__main__":

@@ -26,12 +26,12 @@ import pytest
 
 from cloudsettle.compute.arrow import lines_to_arrow
 from cloudsettle.compute.backend import DuckDBBackend, DuckDBExecutor, LineSource
-from cloudsettle.compute.engine import settle_period_bulk
+from cloudsettle.compute.engine import settle_period_bulk, settle_period_summary
 from cloudsettle.compute.select import local_day, local_midnight
 from cloudsettle.core.periods import local_date
 from cloudsettle.core.periods import local_midnight as zone_midnight
 from cloudsettle.core.settlement.run import RunResult
-from tests.compute.equivalence import assert_same
+from tests.compute.equivalence import assert_same, assert_summary_same
 from tests.compute.generated import seeded_month
 from tests.compute.test_golden_both import CASES, final_book
 
@@ -72,6 +72,10 @@ class Recording(DuckDBExecutor):
         self.statements.append(sql)
         return super().rows(sql)
 
+    def write_parquet(self, sql: str, dest: str) -> None:
+        self.statements.append(sql)
+        super().write_parquet(sql, dest)
+
 
 def test_translation_rewrites_what_spark_reads_differently() -> None:
     from cloudsettle.compute.spark import split_create, to_spark_sql
@@ -93,8 +97,10 @@ def test_translation_rewrites_what_spark_reads_differently() -> None:
         split_create("DROP TABLE xy")
 
 
-def test_every_statement_of_a_run_is_spark_sql() -> None:
-    """A whole DuckDB run's SQL, transpiled: no DuckDB-only construct is left for Spark to refuse."""
+@pytest.mark.parametrize("mode", ["full", "summary"])
+def test_every_statement_of_a_run_is_spark_sql(mode: str, tmp_path: Path) -> None:
+    """A whole DuckDB run's SQL (both modes), transpiled: no DuckDB-only construct is left for Spark
+    to refuse."""
     from cloudsettle.compute.spark import split_create, to_spark_sql
 
     book, carried, finalized = seeded_month(SEED, lines=60)
@@ -104,9 +110,13 @@ def test_every_statement_of_a_run_is_spark_sql() -> None:
         def open(self) -> Recording:
             return recorder
 
-    settle_period_bulk(
-        book, lines_to_arrow(book.lines), "2026-10", carried_in=carried, finalized=finalized, backend=Once()
-    )
+    if mode == "full":
+        settle_period_bulk(book, lines_to_arrow(book.lines), "2026-10", carried_in=carried,
+                           finalized=finalized, backend=Once())
+    else:
+        settle_period_summary(book, lines_to_arrow(book.lines), "2026-10", carried_in=carried,
+                              finalized=finalized, backend=Once(), lines_out=tmp_path / "out.parquet")
+        assert any("slshow" in s for s in recorder.statements)
     creates = [s for s in recorder.statements if s.lstrip().startswith("CREATE")]
     assert len(creates) >= 25
     spark_sql = [split_create(s)[1] for s in creates] + [
@@ -200,3 +210,9 @@ def test_on_spark(spark: Any, subtests: Any, tmp_path: Path) -> None:
         assert any(sl.tier_uplift for s in duck.statements for sl in s.lines)
         assert any(s.prior_period_adjustments for s in duck.statements)
         assert {f.kind.value for f in duck.findings} >= {"missing_deal", "ambiguous_deal", "no_rule"}
+
+    with subtests.test(f"seeded month {SEED} in summary mode on Spark"):
+        summary_kw: dict[str, Any] = {"carried_in": carried, "finalized": finalized}
+        on_spark_summary = settle_period_summary(book, folder, "2026-10", backend=SparkBackend(spark),
+                                                 lines_out=tmp_path / "spark-results", **summary_kw)
+        assert_summary_same(duck, on_spark_summary, f"seed {SEED} summary mode on Spark")

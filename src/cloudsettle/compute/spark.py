@@ -50,6 +50,9 @@ SESSION_CONF: Mapping[str, str] = {
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.decimalOperations.allowPrecisionLoss": "false",
     "spark.sql.ansi.enabled": "true",
+    # Instants written to Parquet as UTC microseconds (isAdjustedToUTC), as DuckDB writes them,
+    # not Spark's default INT96, which readers see as naive times.
+    "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
 }
 
 #: Spark's widest exact integer (DuckDB's HUGEINT holds more, the engine never needs it).

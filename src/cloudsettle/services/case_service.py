@@ -473,10 +473,14 @@ def sync_run(session: Session, *, period: str, findings: Sequence[Finding], book
              statements: Sequence[StatementRow], actor: str) -> list[CaseRow]:
     """Open or update the cases of a run's findings and set each statement's hold: a
     statement is ``in_exception`` exactly while an active blocking case links it."""
+    # Only findings of a kind with a case policy become cases; case_specs skips the others, so
+    # a run with none of them (the usual clean month) skips it and its index of every line.
+    wanted = [f for f in findings if f.kind.value in POLICY]
+    specs = case_specs(session, wanted, period=period, book=book, statements=statements) if wanted else []
     cases = [open_or_update(session, kind=s.kind, dedupe_key=s.dedupe_key, title=s.title, actor=actor,
                             partner_id=s.partner_id, agreement_id=s.agreement_id, period=period,
                             links=s.links)
-             for s in case_specs(session, findings, period=period, book=book, statements=statements)]
+             for s in specs]
     held = held_statements(session)
     for row in statements:
         if row.status not in ("calculated", "in_exception"):

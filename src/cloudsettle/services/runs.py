@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -35,6 +35,7 @@ from cloudsettle.core.periods import parse_period
 from cloudsettle.core.settlement.book import Book, LineKey
 from cloudsettle.core.settlement.model import COMPONENT_NAMES, ManualAdjustment, Statement
 from cloudsettle.core.settlement.run import FinalizedStatement, RunResult
+from cloudsettle.db.base import Base
 from cloudsettle.db.models import (
     AgreementRow,
     AgreementVersionRow,
@@ -52,7 +53,16 @@ from cloudsettle.db.types import canonical_decimal
 from cloudsettle.services.audit import now, record
 from cloudsettle.services.book_loader import LoadedBook
 from cloudsettle.services.errors import BadInput, NotFound
-from cloudsettle.services.records import agreement_of, customer_of, deal_of, fx_rate_of, line_of, partner_of
+from cloudsettle.services.records import (
+    LINE_COLUMNS,
+    agreement_of,
+    customer_of,
+    deal_of,
+    fx_rate_of,
+    line_of,
+    line_of_values,
+    partner_of,
+)
 
 # --- settings -------------------------------------------------------------------
 
@@ -185,22 +195,39 @@ def cutoff_for(period: str, days: int | None) -> datetime | None:
 # --- the book as of a cutoff ------------------------------------------------------
 
 
+def _plain_rows(session: Session, model: type[Base], *order_by: Any) -> list[Row[Any]]:
+    """Every row of ``model``'s table as a plain result row, columns in table order.
+
+    The same values as the ORM objects (the same column types load them), without building
+    and identity-mapping an object per row: customers and deals number in the tens of
+    thousands (issue 6). Selecting the mapped attributes keeps the ORM query's autoflush.
+    """
+    columns = [getattr(model, name) for name in _columns(model)]
+    return list(session.execute(select(*columns).order_by(*order_by)))
+
+
+#: The columns that name a line revision and where it came from, read before :data:`LINE_COLUMNS`.
+_REVISION_KEY = ("provider", "line_id", "revision", "batch_id", "source_row")
+
+
 def load_book_as_of(session: Session, cutoff: datetime | None) -> LoadedBook:
     """Like :func:`~cloudsettle.services.book_loader.load_book`, but each line at its newest
     revision ingested before ``cutoff`` (lines first seen after it are left out)."""
     partners = {r.id: partner_of(r) for r in session.scalars(select(PartnerRow))}
-    customers = {(r.provider, r.account_id): customer_of(r) for r in session.scalars(select(CustomerRow))}
+    customers = {(r.provider, r.account_id): customer_of(r) for r in _plain_rows(session, CustomerRow)}
     versions: dict[str, list[AgreementVersionRow]] = defaultdict(list)
     for v in session.scalars(select(AgreementVersionRow)):
         versions[v.agreement_id].append(v)
     agreements = {
         r.id: agreement_of(r, versions[r.id]) for r in session.scalars(select(AgreementRow)) if versions[r.id]
     }
-    deals = [deal_of(r) for r in session.scalars(select(DealRow).order_by(DealRow.id))]
+    deals = [deal_of(r) for r in _plain_rows(session, DealRow, DealRow.id)]
     fx = FxTable(fx_rate_of(r) for r in session.scalars(select(FxRateRow)))
-    # Plain result rows of the table's columns, not ORM objects: the same values, loaded
-    # several times faster and not held in the session's identity map (issue 6).
-    query = select(*LineRevisionRow.__table__.columns)
+    # Plain result rows of the columns a line needs, not ORM objects: the same values, loaded
+    # several times faster and not held in the session's identity map, and taken apart by
+    # position (issue 6).
+    table = LineRevisionRow.__table__
+    query = select(*(table.c[name] for name in (*_REVISION_KEY, *LINE_COLUMNS)))
     if cutoff is None:
         query = query.join(
             BillingLineRow,
@@ -210,14 +237,14 @@ def load_book_as_of(session: Session, cutoff: datetime | None) -> LoadedBook:
         )
     else:
         query = query.where(LineRevisionRow.ingested_at < cutoff)
-    newest: dict[LineKey, Row[Any]] = {}
-    for row in session.execute(
+    newest: dict[LineKey, tuple[int, int, int, Sequence[Any]]] = {}
+    for provider, line_id, revision, batch_id, source_row, *values in session.execute(
         query.order_by(LineRevisionRow.provider, LineRevisionRow.line_id, LineRevisionRow.revision)
     ):
-        newest[(row.provider, row.line_id)] = row
-    lines = [line_of(r) for r in newest.values()]
-    revisions = {k: r.revision for k, r in newest.items()}
-    sources = {k: (r.batch_id, r.source_row) for k, r in newest.items()}
+        newest[(provider, line_id)] = (revision, batch_id, source_row, values)
+    lines = [line_of_values(values) for _, _, _, values in newest.values()]
+    revisions = {k: revision for k, (revision, _, _, _) in newest.items()}
+    sources = {k: (batch_id, source_row) for k, (_, batch_id, source_row, _) in newest.items()}
     book = Book(
         partners=partners, agreements=agreements, deals=deals, lines=lines, customers=customers, fx=fx
     )
@@ -280,10 +307,10 @@ class RunHistory:
     skip: frozenset[str]
 
 
-def _row_dict(row: Any, names: Iterable[str]) -> dict[str, Any]:
+def _row_dict(names: Iterable[str], values: Iterable[Any]) -> dict[str, Any]:
+    """One row of the inputs document: column name -> JSON value (Decimal, instant and day tagged)."""
     out: dict[str, Any] = {}
-    for n in names:
-        v = getattr(row, n)
+    for n, v in zip(names, values, strict=True):
         if isinstance(v, Decimal):
             v = {"$d": format(v, "f")}
         elif isinstance(v, datetime):
@@ -319,44 +346,25 @@ def inputs_document(
     history: RunHistory,
 ) -> dict[str, Any]:
     """The canonical record of a run's inputs."""
+
+    def table(model: type[Base], *order_by: Any) -> list[dict[str, Any]]:
+        names = _columns(model)
+        return [_row_dict(names, row) for row in _plain_rows(session, model, *order_by)]
+
     keys = sorted(loaded.revisions)
-    versions = list(
-        session.scalars(
-            select(AgreementVersionRow).order_by(
-                AgreementVersionRow.agreement_id, AgreementVersionRow.version
-            )
-        )
-    )
+    versions = table(AgreementVersionRow, AgreementVersionRow.agreement_id, AgreementVersionRow.version)
     return {
         "period": period,
         "partner": partner_id,
         "cutoff": cutoff.isoformat() if cutoff else None,
         "lines": [[p, line, loaded.revisions[(p, line)]] for p, line in keys],
         "batches": sorted({loaded.sources[k][0] for k in keys}),
-        "agreement_versions": [_row_dict(v, _columns(AgreementVersionRow)) for v in versions],
-        "agreements": [
-            _row_dict(r, _columns(AgreementRow))
-            for r in session.scalars(select(AgreementRow).order_by(AgreementRow.id))
-        ],
-        "partners": [
-            _row_dict(r, _columns(PartnerRow))
-            for r in session.scalars(select(PartnerRow).order_by(PartnerRow.id))
-        ],
-        "customers": [
-            _row_dict(r, _columns(CustomerRow))
-            for r in session.scalars(
-                select(CustomerRow).order_by(CustomerRow.provider, CustomerRow.account_id)
-            )
-        ],
-        "deals": [
-            _row_dict(r, _columns(DealRow)) for r in session.scalars(select(DealRow).order_by(DealRow.id))
-        ],
-        "fx_rates": [
-            _row_dict(r, _columns(FxRateRow))
-            for r in session.scalars(
-                select(FxRateRow).order_by(FxRateRow.day, FxRateRow.from_currency, FxRateRow.to_currency)
-            )
-        ],
+        "agreement_versions": versions,
+        "agreements": table(AgreementRow, AgreementRow.id),
+        "partners": table(PartnerRow, PartnerRow.id),
+        "customers": table(CustomerRow, CustomerRow.provider, CustomerRow.account_id),
+        "deals": table(DealRow, DealRow.id),
+        "fx_rates": table(FxRateRow, FxRateRow.day, FxRateRow.from_currency, FxRateRow.to_currency),
         "carried_in": {k: format(v, "f") for k, v in sorted(history.carried_in.items())},
         "finalized": {
             k: [[f.period, f.version, format(f.earned, "f"), format(f.already_adjusted, "f")] for f in v]
