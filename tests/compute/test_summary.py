@@ -9,18 +9,23 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cloudsettle.compute.arrow import lines_to_arrow
 from cloudsettle.compute.backend import DuckDBBackend, Executor
+from cloudsettle.compute.engine import settle_period_bulk, settle_period_summary
 from cloudsettle.compute.summary import Rounding, Totals, line_units, register_rounding, register_totals, show
 from cloudsettle.core.agreements import Rounding as AgreementRounding
 from cloudsettle.core.agreements import RoundingLevel
 from cloudsettle.core.money import ZERO, RoundingMode, allocate_largest_remainder, round_money
 from cloudsettle.core.settlement.rounding import line_component, shown_amounts
+from tests.compute.equivalence import assert_summary_same
+from tests.compute.generated import seeded_month
 
 AMOUNT_SCALE = 4
 UPLIFT_SCALE = 6
@@ -147,3 +152,22 @@ def test_a_total_the_lines_cannot_reach_is_refused() -> None:
             show(ex)
     finally:
         ex.close()
+
+
+def test_a_run_names_each_step_as_it_starts_and_summary_mode_gives_the_full_statements(
+    tmp_path: Path,
+) -> None:
+    """``step_started`` hears every SQL step in order (the settle progress bar's feed), and a
+    seeded busy month (FX, tiers, clawbacks, step 9) settles to the full mode's statements."""
+    book, carried, finalized = seeded_month(7, lines=80)
+    heard: list[str] = []
+    full = settle_period_bulk(book, lines_to_arrow(book.lines), "2026-10", carried_in=carried,
+                              finalized=finalized)
+    summary = settle_period_summary(book, lines_to_arrow(book.lines), "2026-10", carried_in=carried,
+                                    finalized=finalized, lines_out=tmp_path / "lines.parquet",
+                                    step_started=heard.append)
+    assert full.statements
+    assert_summary_same(full, summary, "seeded month 7")
+    for step in ("lsrc", "l", "rseg", "sl", "slu", "slm", "slshow", "results"):
+        assert step in heard, step
+    assert heard.index("rseg") < heard.index("slm") < heard.index("slshow") < heard.index("results")

@@ -14,6 +14,8 @@ The engine only ever issues ``CREATE OR REPLACE TEMP TABLE <name> AS <query>``
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -180,3 +182,43 @@ def _glob(source: LineSource) -> str:
 
 def _quote(text: str) -> str:
     return text.replace("'", "''")
+
+
+#: Told the name of each step as the engine starts it (``"rseg"``, ``"slshow"``, ``"results"``).
+StepStarted = Callable[[str], None]
+
+
+class Reporting:
+    """An executor that says which step starts before running it: a progress bar's feed, and
+    where a cancel (Ctrl-C) lands between steps. DuckDB also stops a running query on Ctrl-C."""
+
+    def __init__(self, inner: Executor, step_started: StepStarted) -> None:
+        self.inner = inner
+        self.dialect = inner.dialect
+        self.step_started = step_started
+
+    def run(self, sql: str) -> None:
+        found = re.search(r"TEMP (?:TABLE|VIEW) (\w+)", sql)
+        self.step_started(found.group(1) if found else "query")
+        self.inner.run(sql)
+
+    def register(self, name: str, table: pa.Table, *, materialize: bool = True) -> None:
+        self.step_started(name)
+        self.inner.register(name, table, materialize=materialize)
+
+    def register_parquet(self, name: str, source: LineSource) -> None:
+        self.step_started(name)
+        self.inner.register_parquet(name, source)
+
+    def fetch_arrow(self, sql: str) -> pa.Table:
+        return self.inner.fetch_arrow(sql)
+
+    def write_parquet(self, sql: str, dest: str) -> None:
+        self.step_started("results")
+        self.inner.write_parquet(sql, dest)
+
+    def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        return self.inner.rows(sql)
+
+    def close(self) -> None:
+        self.inner.close()

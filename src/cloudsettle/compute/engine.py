@@ -30,6 +30,8 @@ from cloudsettle.compute.backend import (
     DuckDBBackend,
     Executor,
     LineSource,
+    Reporting,
+    StepStarted,
     as_executor,
 )
 from cloudsettle.compute.backend import connect as connect  # where the benchmark and tests find it
@@ -97,6 +99,7 @@ def settle_period_bulk(
     skip: frozenset[str] = frozenset(),
     settings: BulkSettings | None = None,
     backend: Backend | None = None,
+    step_started: StepStarted | None = None,
 ) -> RunResult:
     """Every statement of ``period_name``, as ``core.settlement.run.settle_period`` gives it.
 
@@ -106,9 +109,10 @@ def settle_period_bulk(
     directory or glob of files (ordered by name), or a URI the backend reads
     (``s3a://…`` on Spark). ``backend`` says where the SQL runs: DuckDB with
     ``settings`` by default, or ``compute.spark.SparkBackend`` (same statements).
+    ``step_started`` is told each SQL step's name as it starts (a progress bar).
     """
     runs, specs = _plan(book, period_name, partner_id, finalized, skip)
-    ex = (backend or DuckDBBackend(settings)).open()
+    ex = _open(backend, settings, step_started)
     try:
         computed, mapping = _compute(ex, book, lines, specs, period_name)
     finally:
@@ -121,6 +125,14 @@ def settle_period_bulk(
     result, _ = _assemble(runs, period_name, mapping, make, lambda sid: computed[sid].selected_any,
                           carried_in, adjustments)
     return result
+
+
+def _open(
+    backend: Backend | None, settings: BulkSettings | None, step_started: StepStarted | None
+) -> Executor:
+    """The run's executor; with ``step_started``, one that names each step as it starts."""
+    ex: Executor = (backend or DuckDBBackend(settings)).open()
+    return ex if step_started is None else Reporting(ex, step_started)
 
 
 @dataclass(frozen=True, slots=True)
@@ -492,6 +504,7 @@ def settle_period_summary(
     skip: frozenset[str] = frozenset(),
     settings: BulkSettings | None = None,
     backend: Backend | None = None,
+    step_started: StepStarted | None = None,
 ) -> SummaryResult:
     """:func:`settle_period_bulk` without a Python object per line.
 
@@ -502,7 +515,7 @@ def settle_period_summary(
     grows with the lines in Python: only statements, findings and their flagged lines do.
     """
     runs, specs = _plan(book, period_name, partner_id, finalized, skip)
-    ex = (backend or DuckDBBackend(settings)).open()
+    ex = _open(backend, settings, step_started)
     try:
         scales = prepare(ex, book, lines)
         mapping = _mapping_findings(ex, period_name)

@@ -101,13 +101,6 @@ def _fits(canonical: Decimal) -> bool:
         return False
 
 
-#: Values already checked, by value: the canonical form depends on the value alone (equal
-#: Decimals of any spelling share it), and a settle binds the same few amounts (0, 1,
-#: rates) tens of thousands of times. Emptied when full.
-_CHECKED: dict[Decimal, Decimal] = {}
-_CHECKED_MAX = 1 << 16
-
-
 def check_money(value: object) -> Decimal:
     """``value`` in canonical form if it is a Decimal that fits ``NUMERIC(38, 12)``.
 
@@ -120,14 +113,8 @@ def check_money(value: object) -> Decimal:
     if not isinstance(value, Decimal):
         raise TypeError(f"money columns take decimal.Decimal only, not {type(value).__name__}: "
                         f"{value!r}")
-    known = _CHECKED.get(value)
-    if known is not None:
-        return known
     result = canonical_decimal(value)
     if _fits(result):  # the common case, without taking the digits apart
-        if len(_CHECKED) >= _CHECKED_MAX:
-            _CHECKED.clear()
-        _CHECKED[value] = result
         return result
     _, digits, exponent = result.as_tuple()
     assert isinstance(exponent, int)
