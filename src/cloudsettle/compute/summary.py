@@ -87,8 +87,16 @@ def _rounded_units(q: str, fl: str, value: str, mode: str) -> str:
 
 
 def line_units(ex: Executor, uplift_scale: int) -> None:
-    """Create ``slm``: every statement line with its show position, its amount and tier uplift in
-    minor units (floored, and rounded by the statement's mode) and their remainders."""
+    """Create ``slm``: every statement line with its show position (``seq``), its amount and tier
+    uplift in minor units (floored, and rounded by the statement's mode) and their remainders.
+
+    Window functions hold their input; they run on narrow rows (keys and the order only) and
+    are joined back by ``rid``, so a month larger than memory spills in the joins instead."""
+    ex.run(f"""
+        CREATE OR REPLACE TEMP TABLE sseq AS
+        SELECT sl.rid, row_number() OVER (PARTITION BY sl.sid ORDER BY {SHOW_ORDER}) AS seq
+        FROM sl JOIN l ON l.ord = sl.ord
+    """)
     q = "(sl.amount * r.mul)"
     t = dec(uplift_scale)
     u = f"(CASE WHEN sl.measured AND u.rid IS NOT NULL THEN u.uplift::{t} ELSE 0::{t} END)"
@@ -100,9 +108,8 @@ def line_units(ex: Executor, uplift_scale: int) -> None:
             SELECT sl.sid, sl.rid, sl.ord, sl.role, sl.frac, sl.deal_id, sl.base, sl.fx_shown, sl.rule_id,
                    sl.rate, sl.amount, sl.reasons, sl.measured, sl.billed, {u} AS uplift,
                    r.mode, r.line_level, r.unit, {q} AS q, floor({q}) AS fl,
-                   {u} * r.mul AS uq, floor({u} * r.mul) AS ufl,
-                   row_number() OVER (PARTITION BY sl.sid ORDER BY {SHOW_ORDER}) AS seq
-            FROM sl JOIN sround r USING (sid) JOIN l ON l.ord = sl.ord LEFT JOIN slu u USING (rid)
+                   {u} * r.mul AS uq, floor({u} * r.mul) AS ufl, z.seq
+            FROM sl JOIN sround r USING (sid) JOIN sseq z USING (rid) LEFT JOIN slu u USING (rid)
         ) y
     """)
 
@@ -180,16 +187,22 @@ def show(ex: Executor) -> None:
     amount and shown uplift; refuse (``ValueError``, as ``allocate_largest_remainder`` does) a
     total that its lines cannot add up to."""
     ex.run("""
+        CREATE OR REPLACE TEMP TABLE srank AS
+        SELECT rid,
+               sum(fl) OVER (PARTITION BY sid, role) AS role_floors,
+               row_number() OVER (PARTITION BY sid, role ORDER BY rem DESC, seq) AS rnk,
+               sum(CASE WHEN measured THEN ufl ELSE 0 END) OVER (PARTITION BY sid) AS uplift_floors,
+               row_number() OVER (PARTITION BY sid, measured ORDER BY urem DESC, seq) AS urnk
+        FROM (SELECT sid, rid, role, measured, fl, rem, ufl, urem, seq FROM slm
+              WHERE sid IN (SELECT sid FROM stot)) m
+    """)
+    ex.run("""
         CREATE OR REPLACE TEMP TABLE slshow AS
         WITH fed AS (
-            SELECT m.*, t.tier_units,
+            SELECT m.*, k.role_floors, k.rnk, k.uplift_floors, k.urnk, t.tier_units,
                    CASE m.role WHEN 'commission' THEN t.commission_units
-                               WHEN 'clawback' THEN t.clawback_units END AS total_units,
-                   sum(m.fl) OVER (PARTITION BY m.sid, m.role) AS role_floors,
-                   row_number() OVER (PARTITION BY m.sid, m.role ORDER BY m.rem DESC, m.seq) AS rnk,
-                   sum(CASE WHEN m.measured THEN m.ufl ELSE 0 END) OVER (PARTITION BY m.sid) AS uplift_floors,
-                   row_number() OVER (PARTITION BY m.sid, m.measured ORDER BY m.urem DESC, m.seq) AS urnk
-            FROM slm m JOIN stot t USING (sid)
+                               WHEN 'clawback' THEN t.clawback_units END AS total_units
+            FROM slm m JOIN stot t USING (sid) JOIN srank k USING (rid)
         )
         SELECT sid, seq, rid, ord, role, frac, deal_id, base, fx_shown, rule_id, rate, amount, reasons,
                measured, uplift,

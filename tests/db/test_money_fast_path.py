@@ -1,0 +1,116 @@
+"""The fast money checks give exactly what the digit-by-digit definition gives (issue 6).
+
+``canonical_decimal`` and ``check_money`` take C decimal shortcuts; here they are held
+to the definition spelled out on the digit tuple, for values of every size and
+exponent, fitting or not: the same canonical digits, and a refused value refused with
+the same error and message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import cast
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Table, insert
+from sqlalchemy.exc import StatementError
+from sqlalchemy.orm import Session, sessionmaker
+
+from cloudsettle.core.money import D
+from cloudsettle.db.models import StatementLineRow
+from cloudsettle.db.session import unit_of_work
+from cloudsettle.db.types import canonical_decimal, check_money
+
+
+def by_digits(value: Decimal) -> Decimal:
+    """The definition: drop trailing fractional zeros, spell a positive exponent out, 0 for any zero."""
+    if not value.is_finite():
+        raise ValueError(f"money must be finite, not {value}")
+    if value.is_zero():
+        return Decimal(0)
+    sign, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)
+    kept = list(digits)
+    while exponent < 0 and kept[-1] == 0:
+        kept.pop()
+        exponent += 1
+    kept.extend([0] * max(exponent, 0))
+    return Decimal((sign, tuple(kept), min(exponent, 0)))
+
+
+def check_by_digits(value: Decimal) -> Decimal:
+    """The definition of what ``NUMERIC(38, 12)`` keeps, with the store's messages."""
+    result = by_digits(value)
+    _, digits, exponent = result.as_tuple()
+    assert isinstance(exponent, int)
+    if -exponent > 12:
+        raise ValueError(f"money has {-exponent} decimal places, the store keeps 12: {value}")
+    if len(digits) + exponent > 26:
+        raise ValueError(f"money has more than 26 integer digits: {value}")
+    return result
+
+
+def outcome(check: Callable[[Decimal], Decimal], value: Decimal) -> tuple[str, object]:
+    """What a check does with ``value``: the canonical digit tuple, or the error it raises."""
+    try:
+        result = check(value)
+    except (TypeError, ValueError) as exc:
+        return type(exc).__name__, str(exc)
+    return "ok", result.as_tuple()
+
+
+def decimals() -> st.SearchStrategy[Decimal]:
+    """Any finite decimal of up to 45 digits (often with trailing zeros) at exponents -40..40:
+    most fit NUMERIC(38, 12), many have too many places or integer digits."""
+    digits = st.lists(st.integers(0, 9), min_size=1, max_size=45)
+    zeros = st.integers(0, 15)
+    return st.builds(
+        lambda sign, ds, z, exponent: Decimal((sign, (*ds, *([0] * z)), exponent)),
+        st.integers(0, 1), digits, zeros, st.integers(-40, 40),
+    )
+
+
+@settings(max_examples=3000, deadline=None, derandomize=True)
+@given(value=decimals())
+def test_fast_checks_equal_the_definition(value: Decimal) -> None:
+    assert outcome(canonical_decimal, value) == outcome(by_digits, value)
+    assert outcome(check_money, value) == outcome(check_by_digits, value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["0", "-0", "-0E+7", "0E-30", "8514.000000000000", "1E+3", "1E+25", "9.99E+25", "1E+26",
+     "-99999999999999999999999999.999999999999", "100000000000000000000000000.0",
+     "0.000000000001", "0.0000000000010", "0.0000000000001", "1.0000000000000000000000000000000000000",
+     "12345678901234567890123456789012345678901234567890E-30", "1E+999999", "1E-999999",
+     "NaN", "-Infinity", "sNaN"],
+)
+def test_edge_values_equal_the_definition(text: str) -> None:
+    value = Decimal(text)
+    assert outcome(canonical_decimal, value) == outcome(by_digits, value)
+    assert outcome(check_money, value) == outcome(check_by_digits, value)
+
+
+@pytest.mark.parametrize("value", [D("0.0000000000001"), D("1E+26"), D("-123456789012345678901234567")])
+def test_the_bulk_insert_of_statement_lines_still_refuses_what_the_store_cannot_keep(
+    session_factory: sessionmaker[Session], value: Decimal
+) -> None:
+    """The one executemany of a settle's lines goes through the same check as any write."""
+    row = {"statement_id": 1, "seq": 1, "provider": "p", "line_id": "l", "revision": 1, "role": "commission",
+           "fraction": D("1"), "deal_id": "d", "base": D("10"), "fx_rate": None, "rule_id": None,
+           "rate": D("0.05"), "amount": value, "shown": D("0.50"), "tier_uplift": D("0"),
+           "tier_uplift_shown": D("0"), "reasons": "", "original_line_id": None}
+    with pytest.raises(StatementError, match="money has") as raised, unit_of_work(session_factory) as session:
+        session.execute(insert(cast(Table, StatementLineRow.__table__)), [row])
+    assert isinstance(raised.value.orig, ValueError)
+
+
+def test_a_float_is_refused_before_any_shortcut() -> None:
+    # 0.5 == Decimal("0.5") in Python: the type check must come first.
+    with pytest.raises(TypeError, match=r"decimal\.Decimal only"):
+        check_money(0.5)
+    with pytest.raises(TypeError, match=r"decimal\.Decimal only"):
+        check_money(1)
