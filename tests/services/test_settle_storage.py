@@ -17,6 +17,7 @@ from __future__ import annotations
 import gc
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -39,10 +40,11 @@ from cloudsettle.db.models import (
 from cloudsettle.db.types import canonical_decimal
 from cloudsettle.ingest.raw_store import RawStore
 from cloudsettle.services import settlement_service
+from cloudsettle.services.book_loader import load_book
 from cloudsettle.services.config_service import load_config_file
 from cloudsettle.services.errors import BadInput, ServiceError
 from cloudsettle.services.ingest_service import ingest_file
-from cloudsettle.services.runs import BULK, ENGINE, REFERENCE, set_setting
+from cloudsettle.services.runs import BULK, ENGINE, REFERENCE, load_book_as_of, set_setting
 from cloudsettle.services.settlement_service import adjust, approve, compute, finalize, fingerprints, settle
 
 GOLDEN = Path(__file__).parents[1] / "golden" / "cases"
@@ -137,6 +139,30 @@ def test_stored_rows_are_the_computed_statements(
                     if stored_text is not None:
                         assert isinstance(stored_text, str)
                         assert stored_text == format(canonical_decimal(Decimal(stored_text)), "f")
+
+
+def test_the_book_a_settle_reads_is_the_stored_lines(
+    month: gen.Month, session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """``load_book_as_of`` (plain rows by position) reads what the ORM objects hold, every
+    field of every line, with or without a grace cutoff."""
+    _load_month(session_factory, month, RawStore(tmp_path / "raw"), BULK)
+    with session_factory() as session:
+        orm = load_book(session)
+        assert len(orm.book.lines) == 300
+        later = datetime.now(UTC) + timedelta(days=1)
+        for cutoff in (None, later):
+            plain = load_book_as_of(session, cutoff)
+            assert plain.revisions == orm.revisions
+            assert plain.sources == orm.sources
+            assert plain.book.customers == orm.book.customers
+            assert plain.book.deals == orm.book.deals
+            assert plain.book.partners == orm.book.partners
+            for got, want in zip(plain.book.lines, orm.book.lines, strict=True):
+                assert got == want
+                assert dict(got.extras) == dict(want.extras)  # not part of ==
+            assert any(line.extras for line in plain.book.lines)
+        assert load_book_as_of(session, datetime(2020, 1, 1, tzinfo=UTC)).book.lines == []
 
 
 # --- reference and bulk engine: the same rows -----------------------------------------------------

@@ -352,14 +352,14 @@ def inputs_document(
         return [_row_dict(names, row) for row in _plain_rows(session, model, *order_by)]
 
     keys = sorted(loaded.revisions)
-    versions = table(AgreementVersionRow, AgreementVersionRow.agreement_id, AgreementVersionRow.version)
     return {
         "period": period,
         "partner": partner_id,
         "cutoff": cutoff.isoformat() if cutoff else None,
         "lines": [[p, line, loaded.revisions[(p, line)]] for p, line in keys],
         "batches": sorted({loaded.sources[k][0] for k in keys}),
-        "agreement_versions": versions,
+        "agreement_versions": table(AgreementVersionRow, AgreementVersionRow.agreement_id,
+                                    AgreementVersionRow.version),
         "agreements": table(AgreementRow, AgreementRow.id),
         "partners": table(PartnerRow, PartnerRow.id),
         "customers": table(CustomerRow, CustomerRow.provider, CustomerRow.account_id),
