@@ -362,3 +362,50 @@ def test_ingest_cancelled_mid_file_stores_nothing_of_it(
     }
     assert cells["lines-2026-09.csv"][1:4] == ["0", "0", "1"]  # kept from the first run: unchanged
     assert cells[big.name][1] == str(len(many))  # every line of the cancelled file is new now
+
+
+@pytest.mark.parametrize("engine", ["reference", "bulk"])
+def test_settle_shows_its_stages_and_ctrl_c_rolls_the_run_back(
+    loaded: Cli, monkeypatch: pytest.MonkeyPatch, engine: str
+) -> None:
+    """The settle progress line hears each stage (and, on the bulk engine, each SQL step); Ctrl-C
+    during the run (raised here by the progress callback once statements are being stored)
+    exits 130, says so, and leaves no run, statement or audit event; the next settle works."""
+    import contextlib
+    from collections.abc import Callable, Iterator
+
+    from sqlalchemy import create_engine, text
+
+    from cloudsettle.cli import main as cli_main
+
+    assert loaded("settings", "set", "engine", engine).exit_code == 0
+    heard: list[str] = []
+
+    @contextlib.contextmanager
+    def interrupting(_console: object, period: str) -> Iterator[Callable[[str], None]]:
+        def stage(name: str) -> None:
+            heard.append(name)
+            if name == "storing statements":
+                raise KeyboardInterrupt
+
+        yield stage
+
+    monkeypatch.setattr(cli_main, "settle_progress", interrupting)
+    result = loaded("settle", "--period", "2026-10")
+    assert result.exit_code == 130
+    assert "cancelled while settling 2026-10: nothing of the run was stored" in result.stderr
+    assert heard[:2] == ["reading the store", "rating"]
+    assert ("rating (SQL step rseg)" in heard) is (engine == "bulk")
+    db = create_engine(loaded.env["CLOUDSETTLE_DATABASE_URL"])
+    with db.connect() as connection:
+        counts = [connection.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
+                  for t in ("runs", "statements", "statement_lines")]
+        settles = connection.execute(
+            text("SELECT count(*) FROM audit_events WHERE action = 'settle'")).scalar_one()
+    db.dispose()
+    assert counts == [0, 0, 0]
+    assert settles == 0
+    monkeypatch.undo()
+    again = loaded("settle", "--period", "2026-10")
+    assert again.exit_code in (0, 1), again.stderr
+    assert "run 1: 2026-10" in again.stdout

@@ -24,7 +24,7 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cloudsettle.cli.progress import ingest_progress
+from cloudsettle.cli.progress import ingest_progress, settle_progress
 from cloudsettle.core.money import D, format_money
 from cloudsettle.db.models import FindingRow
 from cloudsettle.exports.beancount import journal as beancount_journal
@@ -38,6 +38,7 @@ from cloudsettle.services.ledger_service import entries as ledger_entries
 from cloudsettle.services.pull_service import fetch, record_pull
 from cloudsettle.services.secrets import workspace_ring
 from cloudsettle.services.settlement_service import (
+    SettleSummary,
     adjust,
     approve,
     finalize,
@@ -342,6 +343,17 @@ def export_gl_cmd(
     run(body)
 
 
+def _statements_table(summary: SettleSummary, period: str) -> Table:
+    """The run's statements, one row each (read while the session is open)."""
+    columns = ("partner", "agreement", "status", "commission", "clawback", "fees", "payable", "carried out")
+    table = Table(*columns, title=f"run {summary.run_id}: {period}")
+    for s in summary.statements:
+        table.add_row(s.partner_id, s.agreement_id, s.status, _m(s.commission, s.currency),
+                      _m(s.clawback, s.currency), _m(s.fees, s.currency), _m(s.payable, s.currency),
+                      _m(s.carried_out, s.currency))
+    return table
+
+
 @app.command(name="settle")
 def settle_cmd(
     period: PeriodOpt, partner: PartnerOpt = None, workspace_opt: WorkspaceOpt = None, user: UserOpt = None
@@ -349,30 +361,16 @@ def settle_cmd(
     """Validate and compute the statements of a period; prints the run id and a summary."""
 
     def body() -> int:
-        with workspace(workspace_opt) as ws, ws.unit_of_work() as session:
-            summary = settle(session, period=period, partner_id=partner, actor=actor_name(user))
-            table = Table(
-                "partner",
-                "agreement",
-                "status",
-                "commission",
-                "clawback",
-                "fees",
-                "payable",
-                "carried out",
-                title=f"run {summary.run_id}: {period}",
-            )
-            for s in summary.statements:
-                table.add_row(
-                    s.partner_id,
-                    s.agreement_id,
-                    s.status,
-                    _m(s.commission, s.currency),
-                    _m(s.clawback, s.currency),
-                    _m(s.fees, s.currency),
-                    _m(s.payable, s.currency),
-                    _m(s.carried_out, s.currency),
-                )
+        try:
+            with workspace(workspace_opt) as ws, settle_progress(err, period) as stage, \
+                    ws.unit_of_work() as session:
+                summary = settle(session, period=period, partner_id=partner, actor=actor_name(user),
+                                 progress=stage)
+                table = _statements_table(summary, period)
+        except KeyboardInterrupt:
+            err.print(f"cancelled while settling {period}: nothing of the run was stored; "
+                      "run the command again to settle it", highlight=False)
+            return 130
         out.print(table)
         for name in summary.skipped_finalized:
             out.print(

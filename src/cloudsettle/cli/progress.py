@@ -2,7 +2,8 @@
 
 A month of bills can take minutes to ingest; the bar says which file, how many
 rows and how fast. Ctrl-C stops between rows: the command rolls the file's unit of
-work back and says so (see ``cloudsettle ingest``).
+work back and says so (see ``cloudsettle ingest``). A settle says which stage it is
+in; Ctrl-C rolls the whole run back (``cloudsettle settle``).
 """
 
 from __future__ import annotations
@@ -40,3 +41,17 @@ def ingest_progress(console: Console) -> Iterator[Callable[[str], RowsRead]]:
             return rows_read
 
         yield for_file
+
+
+@contextmanager
+def settle_progress(console: Console, period: str) -> Iterator[Callable[[str], None]]:
+    """A callback told each stage of a settle (and each SQL step of the bulk engine), drawing
+    one line while it runs: which stage, and the time so far."""
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
+        task = bar.add_task(f"settling {period}", total=None)
+
+        def stage(name: str) -> None:
+            bar.update(task, description=f"settling {period}: {name}")
+
+        yield stage

@@ -17,7 +17,7 @@ import gc
 import json
 import os
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -144,13 +144,17 @@ def compute(
     partner_id: str | None,
     substitute: Mapping[str, Agreement] | None = None,
     recompute_finalized: bool = False,
+    progress: Progress | None = None,
 ) -> Computation:
     """Calculate ``period`` from the store without writing anything.
 
     ``substitute`` replaces agreements of the store by id (a what-if with a draft
     version); ``recompute_finalized`` also computes the statements already finalized
-    for this period, which a real run leaves as they are.
+    for this period, which a real run leaves as they are. ``progress`` is told each
+    stage (and on the bulk engine each SQL step) as it starts.
     """
+    tell = progress or _quiet
+    tell("reading the store")
     cutoff = cutoff_for(period, grace_days(session))
     loaded = load_book_as_of(session, cutoff)
     if substitute:
@@ -185,8 +189,10 @@ def compute(
         finalized[a.id] = fins
         adjustments[a.id] = entered.get((a.partner_id, a.id), [])
     history = RunHistory(carried, finalized, adjustments, finalized_here)
+    tell("rating")
     if chosen_engine == BULK:
-        result = _settle_bulk(loaded, period, partner_id, history)
+        result = _settle_bulk(loaded, period, partner_id, history,
+                              lambda step: tell(f"rating (SQL step {step})"))
     else:
         result = settle_period(
             book,
@@ -200,7 +206,8 @@ def compute(
     return Computation(loaded, history, cutoff, result, chosen_engine)
 
 
-def _settle_bulk(loaded: LoadedBook, period: str, partner_id: str | None, history: RunHistory) -> RunResult:
+def _settle_bulk(loaded: LoadedBook, period: str, partner_id: str | None, history: RunHistory,
+                 step_started: Progress) -> RunResult:
     """Steps 1–5 in DuckDB (``compute``), the rest in the core: the same statements as the reference."""
     from cloudsettle.compute.arrow import lines_to_arrow
     from cloudsettle.compute.engine import settle_period_bulk
@@ -214,7 +221,16 @@ def _settle_bulk(loaded: LoadedBook, period: str, partner_id: str | None, histor
         finalized=history.finalized,
         adjustments=history.adjustments,
         skip=history.skip,
+        step_started=step_started,
     )
+
+
+#: Told the name of each stage of a settle as it starts (``cloudsettle settle``'s progress line).
+Progress = Callable[[str], None]
+
+
+def _quiet(stage: str) -> None:
+    """No progress line."""
 
 
 def fingerprints(session: Session, c: Computation) -> dict[tuple[str, str], str]:
@@ -238,13 +254,19 @@ def fingerprints(session: Session, c: Computation) -> dict[tuple[str, str], str]
 
 
 @_collector_paused()
-def settle(session: Session, *, period: str, partner_id: str | None, actor: str) -> SettleSummary:
-    """Validate and compute the statements of ``period`` and store them, with the run's inputs."""
+def settle(session: Session, *, period: str, partner_id: str | None, actor: str,
+           progress: Progress | None = None) -> SettleSummary:
+    """Validate and compute the statements of ``period`` and store them, with the run's inputs.
+
+    ``progress`` is told each stage as it starts. An exception it raises (Ctrl-C) stops the
+    run; the caller's rollback then leaves the store as it was."""
+    tell = progress or _quiet
     check_period(period)
     check_partner(session, partner_id)
     existing = _statements(session, period, partner_id)
     previous_preparer = {s.agreement_id: s.prepared_by for s in existing if s.status not in FINALIZED}
-    calc = compute(session, period=period, partner_id=partner_id)
+    calc = compute(session, period=period, partner_id=partner_id, progress=progress)
+    tell("storing statements")
     result = calc.result
     prints = fingerprints(session, calc)
     _delete_statements(session, [s for s in existing if s.status not in FINALIZED])
@@ -267,6 +289,7 @@ def settle(session: Session, *, period: str, partner_id: str | None, actor: str)
     rows = _store_statements(session, run.id, result.statements, calc.loaded.revisions, prepared_by=actor,
                              stamp=stamp, fingerprints=prints, modes=modes)
     _store_findings(session, run.id, period, result)
+    tell("checking the period")
     # Issue 4: the checks on the period's lines, and cases from blocking findings; a case
     # holds (in_exception) only the statements it links.
     validation_service.check_period(session, run_id=run.id, period=period, book=calc.loaded.book)
@@ -274,6 +297,7 @@ def settle(session: Session, *, period: str, partner_id: str | None, actor: str)
                           statements=rows, actor=actor)
     run.summary = json.dumps(
         {"statements": len(rows), "findings": len(result.findings), "engine": calc.engine})
+    tell("recording the run's inputs")
     inputs = inputs_document(session, calc.loaded, period=period, partner_id=partner_id, cutoff=calc.cutoff,
                              history=calc.history)
     record_run(session, run.id, inputs, result, calc.cutoff)
