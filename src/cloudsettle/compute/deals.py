@@ -39,7 +39,8 @@ def in_force(vt: str, key: str, at: str) -> str:
 
 
 #: Candidate deals of each line: same customer, service in scope; with the time zone
-#: and ``prorate`` of the agreement version in force at the line's start.
+#: and ``prorate`` of the agreement version in force at the line's start, and the line's
+#: local charge date in that zone (``lday``: computed once per candidate, not per test).
 CANDIDATES = f"""
 CREATE OR REPLACE TEMP TABLE cand AS
 WITH c0 AS (
@@ -47,9 +48,11 @@ WITH c0 AS (
     FROM l JOIN deal d ON d.provider = l.provider AND d.account_id = l.account_id
         AND (d.services IS NULL OR list_contains(d.services, l.service))
 )
-SELECT c0.*, coalesce(a.tz, r.tz, 'UTC') AS dtz, coalesce(a.prorate, r.prorate, false) AS dprorate
-FROM c0 LEFT JOIN vt a ON {in_force("a", "c0.agreement_id", "c0.charge_start")}
-LEFT JOIN ver r ON r.agreement_id = c0.agreement_id AND r.is_ref
+SELECT c1.*, {local_day("c1.dtz", "c1.charge_start")} AS lday FROM (
+    SELECT c0.*, coalesce(a.tz, r.tz, 'UTC') AS dtz, coalesce(a.prorate, r.prorate, false) AS dprorate
+    FROM c0 LEFT JOIN vt a ON {in_force("a", "c0.agreement_id", "c0.charge_start")}
+    LEFT JOIN ver r ON r.agreement_id = c0.agreement_id AND r.is_ref
+) c1
 """
 
 PRORATED_LINES = """
@@ -58,19 +61,28 @@ SELECT c.ord, bool_and(c.dprorate) AND any_value(l.ce_us > l.cs_us) AS pr
 FROM cand c JOIN l USING (ord) GROUP BY c.ord
 """
 
-#: Whole lines: the deals covering the local charge date.
-WHOLE = f"""
+#: Whole lines: the deals covering the local charge date. The names of several covering
+#: deals (for ``ambiguous_deal``) are gathered only for the few lines that have several: an
+#: ordered ``string_agg`` over every line was the heaviest part of this step.
+WHOLE = """
 CREATE OR REPLACE TEMP TABLE np AS
-SELECT l.ord, count(c.deal_id) AS n,
-       CASE WHEN count(c.deal_id) = 1 THEN min(c.deal_id) END AS deal_id,
-       CASE WHEN count(c.deal_id) = 1 THEN min(c.agreement_id) END AS agreement_id,
-       string_agg(c.deal_id, ', ' ORDER BY c.deal_id) AS names
-FROM l LEFT JOIN lc USING (ord)
-LEFT JOIN cand c ON c.ord = l.ord
-    AND c.valid_from <= {local_day("c.dtz", "l.charge_start")}
-    AND (c.valid_to IS NULL OR {local_day("c.dtz", "l.charge_start")} < c.valid_to)
-WHERE NOT coalesce(lc.pr, false)
-GROUP BY l.ord
+WITH cov AS (
+    SELECT l.ord, c.deal_id, c.agreement_id
+    FROM l LEFT JOIN lc USING (ord)
+    LEFT JOIN cand c ON c.ord = l.ord
+        AND c.valid_from <= c.lday AND (c.valid_to IS NULL OR c.lday < c.valid_to)
+    WHERE NOT coalesce(lc.pr, false)
+), counted AS (
+    SELECT ord, count(deal_id) AS n,
+           CASE WHEN count(deal_id) = 1 THEN min(deal_id) END AS deal_id,
+           CASE WHEN count(deal_id) = 1 THEN min(agreement_id) END AS agreement_id
+    FROM cov GROUP BY ord
+), several AS (
+    SELECT cov.ord, string_agg(cov.deal_id, ', ' ORDER BY cov.deal_id) AS names
+    FROM cov JOIN counted k ON k.ord = cov.ord AND k.n > 1 GROUP BY cov.ord
+)
+SELECT k.ord, k.n, k.deal_id, k.agreement_id, s.names
+FROM counted k LEFT JOIN several s ON s.ord = k.ord
 """
 
 #: Prorated lines: cut at the local midnights of the candidates' windows.
