@@ -28,7 +28,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from benchmarks import bill_generator as gen
-from cloudsettle.core.settlement.model import COMPONENT_NAMES, Statement, StatementLine
+from cloudsettle.core.settlement.model import COMPONENT_NAMES, Statement
 from cloudsettle.db.guards import AppendOnlyError
 from cloudsettle.db.models import (
     FindingRow,
@@ -44,6 +44,7 @@ from cloudsettle.services.book_loader import load_book
 from cloudsettle.services.config_service import load_config_file
 from cloudsettle.services.errors import BadInput, ServiceError
 from cloudsettle.services.ingest_service import ingest_file
+from cloudsettle.services.line_results import LineResult
 from cloudsettle.services.runs import BULK, ENGINE, REFERENCE, load_book_as_of, set_setting
 from cloudsettle.services.settlement_service import adjust, approve, compute, finalize, fingerprints, settle
 
@@ -77,13 +78,13 @@ def _expected_statement(s: Statement, fingerprint: str) -> dict[str, Any]:
     }
 
 
-def _expected_line(seq: int, sl: StatementLine, revision: int) -> dict[str, Any]:
+def _expected_line(seq: int, sl: LineResult, revision: int) -> dict[str, Any]:
     return {
-        "seq": seq, "provider": sl.line.provider, "line_id": sl.line.line_id, "revision": revision,
-        "role": sl.role.value, "fraction": sl.fraction, "deal_id": sl.deal_id, "base": sl.base,
+        "seq": seq, "provider": sl.provider, "line_id": sl.line_id, "revision": revision,
+        "role": sl.role, "fraction": sl.fraction, "deal_id": sl.deal_id, "base": sl.base,
         "fx_rate": sl.fx_rate, "rule_id": sl.rule_id, "rate": sl.rate, "amount": sl.amount, "shown": sl.shown,
         "tier_uplift": sl.tier_uplift, "tier_uplift_shown": sl.tier_uplift_shown,
-        "reasons": ",".join(r.value for r in sl.reasons), "original_line_id": sl.original_line_id,
+        "reasons": ",".join(sl.reasons), "original_line_id": sl.original_line_id,
     }
 
 
@@ -118,8 +119,8 @@ def test_stored_rows_are_the_computed_statements(
                 select(StatementLineRow).where(StatementLineRow.statement_id == row.id)
                 .order_by(StatementLineRow.seq)).all()
             expected_lines = [
-                _expected_line(seq, sl, calc.loaded.revisions[(sl.line.provider, sl.line.line_id)])
-                for seq, sl in enumerate(s.lines, start=1)
+                _expected_line(seq, sl, calc.loaded.revisions[(sl.provider, sl.line_id)])
+                for seq, sl in enumerate(calc.lines_of(s), start=1)
             ]
             assert len(lines) == len(expected_lines)
             stored = [{k: getattr(ln, k) for k in want_line}

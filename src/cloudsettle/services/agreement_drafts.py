@@ -49,6 +49,7 @@ from cloudsettle.services.config_service import (
     last_finalized,
 )
 from cloudsettle.services.errors import BadInput, NotFound, Refused
+from cloudsettle.services.line_results import LineResult
 from cloudsettle.services.records import agreement_of
 from cloudsettle.services.settlement_service import FINALIZED, check_period, compute
 
@@ -465,7 +466,8 @@ def what_if(session: Session, *, draft_id: int, period: str) -> WhatIf:
     computed = {s.agreement_id: s for s in calc.result.statements}
     stored = {s.agreement_id: s for s in session.scalars(select(StatementRow).where(
         StatementRow.period == period, StatementRow.partner_id == agreement.partner_id))}
-    rows = tuple(_row(session, stored.get(key), computed.get(key), agreement.partner_id, key)
+    rows = tuple(_row(session, stored.get(key), computed.get(key), agreement.partner_id, key,
+                      calc.lines_of(computed[key]) if key in computed else ())
                  for key in sorted(set(stored) | set(computed)))
     ours = computed.get(agreement.id)
     governs = ours is not None and version_fingerprint(ours.version) == row.fingerprint
@@ -473,12 +475,12 @@ def what_if(session: Session, *, draft_id: int, period: str) -> WhatIf:
 
 
 def _row(session: Session, before: StatementRow | None, after: Statement | None, partner_id: str,
-         agreement_id: str) -> WhatIfRow:
+         agreement_id: str, after_lines: Sequence[LineResult]) -> WhatIfRow:
     figures = tuple(
         Figure(name, getattr(before, name) if before is not None else None,
                getattr(after.components, name) if after is not None else None)
         for name in FIGURES)
-    changes = _line_changes(session, before, after)
+    changes = _line_changes(session, before, after_lines)
     currency = after.currency if after is not None else before.currency if before is not None else ""
     return WhatIfRow(
         partner_id=partner_id, agreement_id=agreement_id, currency=currency,
@@ -494,17 +496,17 @@ _LineKey = tuple[str, str, str]
 _Priced = list[tuple[str | None, Decimal]]
 
 
-def _line_changes(session: Session, before: StatementRow | None, after: Statement | None) -> list[LineChange]:
+def _line_changes(
+    session: Session, before: StatementRow | None, after: Sequence[LineResult]
+) -> list[LineChange]:
     """Lines (by provider, id and role) whose rules or rates differ, in line id order."""
     old: defaultdict[_LineKey, _Priced] = defaultdict(list)
     new: defaultdict[_LineKey, _Priced] = defaultdict(list)
     if before is not None:
         for ln in session.scalars(select(StatementLineRow).where(StatementLineRow.statement_id == before.id)):
             old[(ln.provider, ln.line_id, ln.role)].append((ln.rule_id, ln.rate))
-    if after is not None:
-        for sl in after.lines:
-            key = (sl.line.provider, sl.line.line_id, sl.role.value)
-            new[key].append((sl.rule_id, sl.rate))
+    for sl in after:
+        new[(sl.provider, sl.line_id, sl.role)].append((sl.rule_id, sl.rate))
     out = []
     for key in sorted(set(old) | set(new), key=lambda k: (k[1], k[2], k[0])):
         a, b = sorted(old.get(key, []), key=_order), sorted(new.get(key, []), key=_order)

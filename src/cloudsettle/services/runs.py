@@ -53,6 +53,7 @@ from cloudsettle.db.types import canonical_decimal
 from cloudsettle.services.audit import now, record
 from cloudsettle.services.book_loader import LoadedBook
 from cloudsettle.services.errors import BadInput, NotFound
+from cloudsettle.services.line_results import LineResult, StatementKey, from_statement_line, iter_lines
 from cloudsettle.services.records import (
     LINE_COLUMNS,
     agreement_of,
@@ -265,26 +266,29 @@ def _sha(text: str) -> str:
 
 
 def statement_fingerprint(
-    statement: Statement, revisions: Mapping[LineKey, int], version_fingerprint: str, verification: str
+    statement: Statement, revisions: Mapping[LineKey, int], version_fingerprint: str, verification: str,
+    lines: Sequence[LineResult] | None = None,
 ) -> str:
     """sha256 of everything a statement was computed from and came to: the version, the
-    partner's payee state, each line's revision and treatment, adjustments and history."""
+    partner's payee state, each line's revision and treatment, adjustments and history.
+    ``lines``: the statement's lines when the engine kept them apart (summary mode)."""
+    chosen = [from_statement_line(sl) for sl in statement.lines] if lines is None else lines
     doc = {
         "key": [statement.partner_id, statement.agreement_id, statement.period.name],
         "version": [statement.version.version, version_fingerprint],
         "verification": verification,
         "lines": [
             [
-                sl.line.provider,
-                sl.line.line_id,
-                revisions.get((sl.line.provider, sl.line.line_id), 0),
-                sl.role.value,
+                sl.provider,
+                sl.line_id,
+                revisions.get((sl.provider, sl.line_id), 0),
+                sl.role,
                 num(sl.fraction),
                 num(sl.fx_rate),
                 num(sl.amount),
                 sl.original_line_id,
             ]
-            for sl in statement.lines
+            for sl in chosen
         ],
         "manual": [[a.id, num(a.amount)] for a in statement.manual_adjustments],
         "prior": [[p.corrects_period, num(p.amount)] for p in statement.prior_period_adjustments],
@@ -388,10 +392,13 @@ def inputs_document(
     }
 
 
-def results_document(result: RunResult) -> dict[str, Any]:
-    """What a run produced, in a form two runs can be compared on."""
+def results_document(
+    result: RunResult, lines: Mapping[StatementKey, Sequence[LineResult]] | None = None
+) -> dict[str, Any]:
+    """What a run produced, in a form two runs can be compared on (``lines``: the statements'
+    lines when the engine kept them apart, summary mode)."""
     out: dict[str, Any] = {}
-    for s in result.statements:
+    for s, its_lines in iter_lines(result.statements, lines):
         out[f"{s.partner_id}/{s.agreement_id}/{s.period.name}"] = {
             "version": s.version.version,
             "currency": s.currency,
@@ -400,15 +407,15 @@ def results_document(result: RunResult) -> dict[str, Any]:
             "billed_total": num(s.billed_total),
             "lines": [
                 [
-                    sl.line.provider,
-                    sl.line.line_id,
-                    sl.role.value,
+                    sl.provider,
+                    sl.line_id,
+                    sl.role,
                     num(sl.amount),
                     num(sl.shown),
                     num(sl.tier_uplift_shown),
-                    ",".join(r.value for r in sl.reasons),
+                    ",".join(sl.reasons),
                 ]
-                for sl in s.lines
+                for sl in its_lines
             ],
             "findings": sorted(f"{f.kind.value}:{f.line_id or ''}" for f in s.findings),
         }
@@ -421,16 +428,17 @@ def results_document(result: RunResult) -> dict[str, Any]:
 
 
 def record_run(
-    session: Session, run_id: int, inputs: dict[str, Any], result: RunResult, cutoff: datetime | None
+    session: Session, run_id: int, inputs: dict[str, Any], result: RunResult, cutoff: datetime | None,
+    lines: Mapping[StatementKey, Sequence[LineResult]] | None = None,
 ) -> RunInputRow:
-    """Store the run's inputs and results."""
+    """Store the run's inputs and results (``lines``: as for :func:`results_document`)."""
     text = canonical(inputs)
     row = RunInputRow(
         run_id=run_id,
         fingerprint=_sha(text),
         cutoff=cutoff,
         inputs=text,
-        results=canonical(results_document(result)),
+        results=canonical(results_document(result, lines)),
     )
     session.add(row)
     return row

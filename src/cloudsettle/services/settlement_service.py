@@ -16,23 +16,26 @@ from __future__ import annotations
 import gc
 import json
 import os
+import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import TypeVar, cast
 
 from sqlalchemy import Row, Table, delete, insert, select
 from sqlalchemy.orm import Session
 
+from cloudsettle.compute.backend import BulkSettings
 from cloudsettle.core.agreements import Agreement
 from cloudsettle.core.findings import Finding, FindingKind
 from cloudsettle.core.money import ZERO, format_money, minor_unit, quantum
 from cloudsettle.core.periods import parse_period
 from cloudsettle.core.settlement.book import MappedBook
-from cloudsettle.core.settlement.model import COMPONENT_NAMES, ManualAdjustment, Statement, StatementLine
+from cloudsettle.core.settlement.model import COMPONENT_NAMES, ManualAdjustment, Statement
 from cloudsettle.core.settlement.run import FinalizedStatement, RunResult, applies, settle_period
 from cloudsettle.db.guards import AppendOnlyError
 from cloudsettle.db.models import (
@@ -51,6 +54,7 @@ from cloudsettle.services.audit import now, record
 from cloudsettle.services.book_loader import LoadedBook
 from cloudsettle.services.errors import BadInput, NotFound, Refused
 from cloudsettle.services.ledger_service import check_invariants, post_statement
+from cloudsettle.services.line_results import LineResult, StatementKey, lines_of, read_results
 from cloudsettle.services.runs import (
     BULK,
     REFERENCE,
@@ -134,6 +138,13 @@ class Computation:
     cutoff: datetime | None
     result: RunResult
     engine: str = REFERENCE
+    #: The statements' lines when the engine kept them apart (the bulk engine's summary mode:
+    #: ``result``'s statements then have none); None when they are in ``result``.
+    line_results: Mapping[StatementKey, Sequence[LineResult]] | None = None
+
+    def lines_of(self, statement: Statement) -> Sequence[LineResult]:
+        """One computed statement's lines, in its order."""
+        return lines_of(statement, self.line_results)
 
 
 @_collector_paused()
@@ -190,9 +201,10 @@ def compute(
         adjustments[a.id] = entered.get((a.partner_id, a.id), [])
     history = RunHistory(carried, finalized, adjustments, finalized_here)
     tell("rating")
+    line_results = None
     if chosen_engine == BULK:
-        result = _settle_bulk(loaded, period, partner_id, history,
-                              lambda step: tell(f"rating (SQL step {step})"))
+        result, line_results = _settle_bulk(loaded, period, partner_id, history,
+                                            lambda step: tell(f"rating (SQL step {step})"))
     else:
         result = settle_period(
             book,
@@ -203,26 +215,34 @@ def compute(
             adjustments=adjustments,
             skip=finalized_here,
         )
-    return Computation(loaded, history, cutoff, result, chosen_engine)
+    return Computation(loaded, history, cutoff, result, chosen_engine, line_results)
 
 
 def _settle_bulk(loaded: LoadedBook, period: str, partner_id: str | None, history: RunHistory,
-                 step_started: Progress) -> RunResult:
-    """Steps 1–5 in DuckDB (``compute``), the rest in the core: the same statements as the reference."""
+                 step_started: Progress) -> tuple[RunResult, dict[StatementKey, list[LineResult]]]:
+    """Steps 1–5 in DuckDB (``compute``), 6–11 in the core from per-statement sums (summary mode):
+    the same statements as the reference; their lines come back from the run's Parquet."""
     from cloudsettle.compute.arrow import lines_to_arrow
-    from cloudsettle.compute.engine import settle_period_bulk
+    from cloudsettle.compute.engine import settle_period_summary
 
-    return settle_period_bulk(
-        loaded.book,
-        lines_to_arrow(loaded.book.lines),
-        period,
-        partner_id=partner_id,
-        carried_in=history.carried_in,
-        finalized=history.finalized,
-        adjustments=history.adjustments,
-        skip=history.skip,
-        step_started=step_started,
-    )
+    with tempfile.TemporaryDirectory(prefix="cloudsettle-run-") as folder:
+        out = Path(folder) / "lines.parquet"
+        run = settle_period_summary(
+            loaded.book,
+            lines_to_arrow(loaded.book.lines),
+            period,
+            lines_out=out,
+            partner_id=partner_id,
+            carried_in=history.carried_in,
+            finalized=history.finalized,
+            adjustments=history.adjustments,
+            skip=history.skip,
+            settings=BulkSettings(temp_directory=Path(folder) / "spill"),
+            step_started=step_started,
+        )
+        step_started("reading the lines' results")
+        lines = read_results(out) if run.lines_written else {}
+    return run.result, lines
 
 
 #: Told the name of each stage of a settle as it starts (``cloudsettle settle``'s progress line).
@@ -249,7 +269,7 @@ def fingerprints(session: Session, c: Computation) -> dict[tuple[str, str], str]
         partner = c.loaded.book.partners.get(st.partner_id)
         out[(st.partner_id, st.agreement_id)] = statement_fingerprint(
             st, c.loaded.revisions, version_fingerprint if version_fingerprint is not None else "",
-            partner.verification.value if partner else "")
+            partner.verification.value if partner else "", c.lines_of(st))
     return out
 
 
@@ -286,7 +306,7 @@ def settle(session: Session, *, period: str, partner_id: str | None, actor: str,
     session.flush()
     _supersede_findings(session, period, partner_id)
     modes = {row.id: row.mode for row in session.execute(select(AgreementRow.id, AgreementRow.mode))}
-    rows = _store_statements(session, run.id, result.statements, calc.loaded.revisions, prepared_by=actor,
+    rows = _store_statements(session, run.id, calc, calc.loaded.revisions, prepared_by=actor,
                              stamp=stamp, fingerprints=prints, modes=modes)
     _store_findings(session, run.id, period, result)
     tell("checking the period")
@@ -300,7 +320,7 @@ def settle(session: Session, *, period: str, partner_id: str | None, actor: str,
     tell("recording the run's inputs")
     inputs = inputs_document(session, calc.loaded, period=period, partner_id=partner_id, cutoff=calc.cutoff,
                              history=calc.history)
-    record_run(session, run.id, inputs, result, calc.cutoff)
+    record_run(session, run.id, inputs, result, calc.cutoff, calc.line_results)
     record(
         session,
         actor=actor,
@@ -684,7 +704,7 @@ def _period_adjustments(
 def _store_statements(
     session: Session,
     run_id: int,
-    statements: Sequence[Statement],
+    calc: Computation,
     revisions: Mapping[tuple[str, str], int],
     *,
     prepared_by: str,
@@ -698,6 +718,7 @@ def _store_statements(
     statement order) and the lines of all of them in one executemany of plain rows, not an
     ORM object or a statement per line (issue 6). ``modes`` maps agreement id to mode.
     """
+    statements = calc.result.statements
     rows = [
         _statement_row(run_id, s, prepared_by=prepared_by, stamp=stamp,
                        fingerprint=fingerprints[(s.partner_id, s.agreement_id)],
@@ -709,7 +730,7 @@ def _store_statements(
     lines = [
         _line_values(row.id, seq, sl, revisions)
         for row, s in zip(rows, statements, strict=True)
-        for seq, sl in enumerate(s.lines, start=1)
+        for seq, sl in enumerate(calc.lines_of(s), start=1)
     ]
     if lines:
         # The table, not the mapped class: the ORM's bulk path leaves out each row's None
@@ -767,17 +788,16 @@ def _statement_row(
 
 
 def _line_values(
-    statement_id: int, seq: int, sl: StatementLine, revisions: Mapping[tuple[str, str], int]
+    statement_id: int, seq: int, sl: LineResult, revisions: Mapping[tuple[str, str], int]
 ) -> dict[str, object]:
     """The column values of one statement line (every key, None included: one executemany)."""
-    line = sl.line
     return {
         "statement_id": statement_id,
         "seq": seq,
-        "provider": line.provider,
-        "line_id": line.line_id,
-        "revision": revisions.get((line.provider, line.line_id), 0),
-        "role": sl.role.value,
+        "provider": sl.provider,
+        "line_id": sl.line_id,
+        "revision": revisions.get((sl.provider, sl.line_id), 0),
+        "role": sl.role,
         "fraction": sl.fraction,
         "deal_id": sl.deal_id,
         "base": sl.base,
@@ -788,7 +808,7 @@ def _line_values(
         "shown": sl.shown,
         "tier_uplift": sl.tier_uplift,
         "tier_uplift_shown": sl.tier_uplift_shown,
-        "reasons": ",".join(r.value for r in sl.reasons),
+        "reasons": ",".join(sl.reasons),
         "original_line_id": sl.original_line_id,
     }
 

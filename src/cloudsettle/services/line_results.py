@@ -1,0 +1,91 @@
+"""A statement's per-line results, whichever engine computed them.
+
+The reference engine returns core ``Statement``s holding their ``StatementLine``s;
+the bulk engine's summary mode returns statements without lines and writes each
+line's result to Parquet (``compute.engine.settle_period_summary``). What the
+services do with lines (store them, fingerprint them, record them in the run's
+results, compare them in a what-if) reads one shape, :class:`LineResult`, so both
+engines store the same rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from cloudsettle.core.settlement.model import Statement, StatementLine
+
+#: (partner id, agreement id): one statement of a run.
+StatementKey = tuple[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class LineResult:
+    """One statement line as the services keep it (``statement_lines`` columns but the ids)."""
+
+    provider: str
+    line_id: str
+    role: str
+    fraction: Decimal
+    deal_id: str
+    base: Decimal
+    fx_rate: Decimal | None
+    rule_id: str | None
+    rate: Decimal
+    amount: Decimal
+    shown: Decimal
+    tier_uplift: Decimal
+    tier_uplift_shown: Decimal
+    reasons: tuple[str, ...]
+    original_line_id: str | None
+
+
+def from_statement_line(sl: StatementLine) -> LineResult:
+    """The result of a line the core computed."""
+    return LineResult(
+        provider=sl.line.provider, line_id=sl.line.line_id, role=sl.role.value, fraction=sl.fraction,
+        deal_id=sl.deal_id, base=sl.base, fx_rate=sl.fx_rate, rule_id=sl.rule_id, rate=sl.rate,
+        amount=sl.amount, shown=sl.shown, tier_uplift=sl.tier_uplift, tier_uplift_shown=sl.tier_uplift_shown,
+        reasons=tuple(r.value for r in sl.reasons), original_line_id=sl.original_line_id,
+    )
+
+
+_COLUMNS = ("partner_id", "agreement_id", "provider", "line_id", "role", "fraction", "deal_id", "base",
+            "fx_rate", "rule_id", "rate", "amount", "shown", "tier_uplift", "tier_uplift_shown", "reasons",
+            "original_line_id")
+
+
+def read_results(path: Path) -> dict[StatementKey, list[LineResult]]:
+    """Summary mode's Parquet (written in statement order, ``seq`` ascending) as lists per statement.
+
+    Read a row group at a time, column-wise: no intermediate dict per row."""
+    out: dict[StatementKey, list[LineResult]] = {}
+    source = pq.ParquetFile(path)
+    for batch in source.iter_batches(columns=list(_COLUMNS), batch_size=65_536):
+        cols = [batch.column(name).to_pylist() for name in _COLUMNS]
+        for (partner, agreement, provider, line_id, role, fraction, deal_id, base, fx_rate, rule_id, rate,
+             amount, shown, uplift, uplift_shown, reasons, original) in zip(*cols, strict=True):
+            out.setdefault((partner, agreement), []).append(LineResult(
+                provider, line_id, role, fraction, deal_id, base, fx_rate, rule_id, rate, amount, shown,
+                uplift, uplift_shown, tuple(reasons), original))
+    return out
+
+
+def lines_of(statement: Statement, results: Mapping[StatementKey, Sequence[LineResult]] | None
+             ) -> Sequence[LineResult]:
+    """The lines of ``statement`` in its order: from ``results`` when the run wrote them apart
+    (summary mode), else from the statement itself."""
+    if results is not None:
+        return results.get((statement.partner_id, statement.agreement_id), ())
+    return [from_statement_line(sl) for sl in statement.lines]
+
+
+def iter_lines(statements: Sequence[Statement], results: Mapping[StatementKey, Sequence[LineResult]] | None
+               ) -> Iterator[tuple[Statement, Sequence[LineResult]]]:
+    """Each statement with its lines (:func:`lines_of`)."""
+    for s in statements:
+        yield s, lines_of(s, results)
