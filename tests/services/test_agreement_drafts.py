@@ -269,3 +269,20 @@ def test_compare_a_version_with_a_draft(store: Store) -> None:
     same = store.do(guarded.compare_versions, FINANCE, agreement_id=AGREEMENT, a="1", b="1")
     assert same.changed == 0
     assert same.text_diff == []
+
+
+def test_what_if_is_the_same_on_both_engines(store: Store) -> None:
+    """The bulk engine (summary mode: lines come back from the run's Parquet) gives the same
+    figures and the same changed lines as the reference engine."""
+    from cloudsettle.services.runs import BULK, ENGINE, REFERENCE, set_setting
+
+    text = raised(store.do(drafts.starting_text, AGREEMENT))
+    draft = store.do(guarded.save_draft, SALES, agreement_id=AGREEMENT, draft_id=None, text=text)
+    results = {}
+    for name in (REFERENCE, BULK):
+        store.do(set_setting, key=ENGINE, value=name, actor="admin")
+        results[name] = store.do(guarded.what_if, FINANCE, draft_id=draft.id, period="2026-10")
+    reference, bulk = results[REFERENCE], results[BULK]
+    assert reference.rows
+    assert bulk.rows == reference.rows
+    assert bulk.rows[0].lines_changed == 1
