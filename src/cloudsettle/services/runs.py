@@ -25,7 +25,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, select, tuple_
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from cloudsettle.core.fx import FxTable
@@ -53,6 +53,7 @@ from cloudsettle.db.types import canonical_decimal
 from cloudsettle.services.audit import now, record
 from cloudsettle.services.book_loader import LoadedBook
 from cloudsettle.services.errors import BadInput, NotFound
+from cloudsettle.services.key_chunks import key_chunks
 from cloudsettle.services.line_results import LineResult, StatementKey, from_statement_line, iter_lines
 from cloudsettle.services.records import (
     LINE_COLUMNS,
@@ -475,13 +476,14 @@ def _book_from_inputs(session: Session, doc: Mapping[str, Any]) -> tuple[Book, R
     fx = FxTable(fx_rate_of(r) for r in rows(FxRateRow, doc["fx_rates"]))
     wanted = [tuple(x) for x in doc["lines"]]
     found: dict[tuple[str, str, int], LineRevisionRow] = {}
-    for start in range(0, len(wanted), 400):
-        chunk = wanted[start : start + 400]
+    wanted_set = set(wanted)
+    for provider_of_chunk, ids in key_chunks((str(p), str(i)) for p, i, _ in wanted):
         query = select(LineRevisionRow).where(
-            tuple_(LineRevisionRow.provider, LineRevisionRow.line_id, LineRevisionRow.revision).in_(chunk)
+            LineRevisionRow.provider == provider_of_chunk, LineRevisionRow.line_id.in_(ids)
         )
         for r in session.scalars(query):
-            found[(r.provider, r.line_id, r.revision)] = r
+            if (r.provider, r.line_id, r.revision) in wanted_set:
+                found[(r.provider, r.line_id, r.revision)] = r
     missing = [w for w in wanted if w not in found]
     if missing:
         raise NotFound(f"the run used line revisions that are no longer stored: {missing[:5]}")
