@@ -24,14 +24,17 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from json.encoder import encode_basestring as _json_text
+from operator import attrgetter
+from typing import Any
 
 from cloudsettle.core.findings import Finding, FindingKind
-from cloudsettle.core.lines import BillingLine
+from cloudsettle.core.lines import BillingLine, BillingMode, ChargeCategory
 
 LineKey = tuple[str, str]
 """A line's identity: ``(provider, line_id)``."""
@@ -80,12 +83,9 @@ def _canonical(value: object) -> object:
     raise TypeError(f"cannot hash a {type(value).__name__} field")
 
 
-def content_hash(line: BillingLine) -> str:
-    """sha256 (hex) over every field of ``line.content_key()`` and its sorted extras.
-
-    Equal for lines that differ only in how a number or time is written
-    (``1.50`` vs ``1.5``, ``+08:00`` vs UTC), different for any real change.
-    """
+def _reference_text(line: BillingLine) -> str:
+    """The hashed document of :func:`content_hash`, built through ``json.dumps``: the
+    definition the fast encoding below must match byte for byte, and its fallback."""
     values = line.content_key()
     if len(values) != len(_FIELD_NAMES):  # pragma: no cover - BillingLine changed shape
         raise AssertionError("BillingLine.content_key() and its fields disagree")
@@ -93,8 +93,88 @@ def content_hash(line: BillingLine) -> str:
         "fields": [[name, _canonical(v)] for name, v in zip(_FIELD_NAMES, values, strict=True)],
         "extras": sorted([str(k), str(v)] for k, v in line.extras.items()),
     }
-    text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+
+
+#: Canonical texts of the amounts seen (issue 6: bills repeat amounts). canonical_decimal
+#: depends only on the number (1.5 and 1.50 give the same text), as Decimal equality and
+#: hashing do, so a cache keyed by the Decimal gives exactly what a call would.
+_DECIMAL_TEXTS: dict[Decimal, str] = {}
+_DECIMAL_CACHE_SIZE = 100_000
+
+
+def _decimal_json(value: Decimal) -> str:
+    if not value.is_finite():  # refused as before (and a signalling NaN cannot be hashed)
+        canonical_decimal(value)
+    text = _DECIMAL_TEXTS.get(value)
+    if text is None:
+        if len(_DECIMAL_TEXTS) >= _DECIMAL_CACHE_SIZE:
+            _DECIMAL_TEXTS.clear()
+        text = _DECIMAL_TEXTS[value] = '"' + canonical_decimal(value) + '"'  # ASCII: no escapes
+    return text
+
+
+def _time_json(value: datetime) -> str:
+    if value.tzinfo is UTC:  # how readers hand times over: nothing to convert
+        return '"' + value.isoformat() + '"'
+    return '"' + str(_canonical(value)) + '"'  # ASCII: no escapes
+
+
+def _date_json(value: date) -> str:
+    return '"' + value.isoformat() + '"'
+
+
+def _bool_json(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _null_json(value: None) -> str:
+    return "null"
+
+
+#: The JSON text of a field's canonical form, by the field value's exact type. A StrEnum's
+#: string is its value, so it is escaped as it is. A type not listed (an int, a subclass)
+#: sends the line to :func:`_reference_text`.
+_ENCODERS: dict[type, Callable[[Any], str]] = {
+    str: _json_text, Decimal: _decimal_json, datetime: _time_json, date: _date_json,
+    ChargeCategory: _json_text, BillingMode: _json_text, bool: _bool_json, type(None): _null_json,
+}
+#: The document with a ``%s`` for each field's value and one for the extras.
+_TEMPLATE = (
+    '{"fields":['
+    + ",".join(f"[{_json_text(name)},%s]" for name in _FIELD_NAMES)
+    + '],"extras":[%s]}'
+)
+_FIELDS_OF = attrgetter(*_FIELD_NAMES)
+
+
+def _document_text(line: BillingLine) -> str:
+    """The text :func:`_reference_text` gives, written directly (issue 6: ``json.dumps`` of a
+    nested document was a tenth of a first ingest)."""
+    if type(line) is not BillingLine:  # a subclass may key its content otherwise
+        return _reference_text(line)
+    try:
+        texts = [_ENCODERS[type(value)](value) for value in _FIELDS_OF(line)]
+    except KeyError:
+        return _reference_text(line)
+    extras = line.extras
+    if extras:
+        pairs = sorted([str(k), str(v)] for k, v in extras.items())
+        texts.append(",".join(f"[{_json_text(k)},{_json_text(v)}]" for k, v in pairs))
+    else:
+        texts.append("")
+    return _TEMPLATE % tuple(texts)
+
+
+def content_hash(line: BillingLine) -> str:
+    """sha256 (hex) over every field of ``line.content_key()`` and its sorted extras.
+
+    Equal for lines that differ only in how a number or time is written
+    (``1.50`` vs ``1.5``, ``+08:00`` vs UTC), different for any real change. The digest
+    is stored and compared across versions: it is over the exact text of
+    :func:`_reference_text`, which :func:`_document_text` writes faster.
+    """
+    return hashlib.sha256(_document_text(line).encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

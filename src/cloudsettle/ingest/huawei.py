@@ -36,6 +36,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 
@@ -114,6 +115,7 @@ REQUIRED_HEADERS: dict[str, tuple[str, ...]] = {
 _EXTRA_FIELDS = ("order", "bill_type", "product", "product_id", "resource_type", "resource_name",
                  "sku", "usage_type", "project_id", "service_name", "payable", "original_order",
                  "consume_time")
+_EXTRA_KEYS = tuple((name, f"huawei.{name}") for name in _EXTRA_FIELDS)
 
 # Bill type codes (reference §2.4) -> (class, order-based).
 _PURCHASE, _USAGE, _REFUND, _ADJUST, _TAX = "purchase", "usage", "refund", "adjustment", "tax"
@@ -160,6 +162,10 @@ def bill_type_class(text: str) -> str:
     )
 
 
+#: :func:`bill_type_class`, cached: a bill has few distinct bill types (issue 6).
+_bill_type_class = lru_cache(maxsize=1024)(bill_type_class)
+
+
 def is_huawei_header(headers: Sequence[str]) -> str | None:
     """The Huawei format name of a header row, or ``None``."""
     columns = ColumnMap(headers, FIELDS)
@@ -201,6 +207,7 @@ class HuaweiRowMapper:
         self.file_name = file_name
         self.columns = ColumnMap(headers, FIELDS)
         self.categories = categories
+        self._categories: dict[tuple[str, str], str] = {}
         self._ids = LineIds()
 
     def map_row(self, cells: Sequence[str], row_number: int) -> BillingLine | RowError:
@@ -209,6 +216,17 @@ class HuaweiRowMapper:
             return self._map(Row(self.columns, cells))
         except CellError as exc:
             return RowError(self.file_name, row_number, exc.column, exc.value, exc.message)
+
+    def _category(self, service_code: str, service_name: str) -> str:
+        """The service's FOCUS category, else its name's; remembered per pair for the file."""
+        key = (service_code, service_name)
+        found = self._categories.get(key)
+        if found is None:
+            found = self.categories.category(PROVIDER, service_code)
+            if found == "Other" and service_name:
+                found = self.categories.category(PROVIDER, service_name)
+            self._categories[key] = found
+        return found
 
     def _scale(self, row: Row) -> int:
         text = row.get("measure")
@@ -236,6 +254,7 @@ class HuaweiRowMapper:
                         "no Currency column and no currency in the amount headers, e.g. List Price (USD)")
 
     def _map(self, row: Row) -> BillingLine:
+        values = row.values  # every field's stripped cell, "" when the file lacks it
         cycle_text = row.required("cycle")
         try:
             billing_period: date = parse_month(cycle_text)
@@ -245,10 +264,10 @@ class HuaweiRowMapper:
         order = row.required("order")
         bill_type = row.required("bill_type")
         try:
-            kind = bill_type_class(bill_type)
+            kind = _bill_type_class(bill_type)
         except ValueError as exc:
             raise CellError(self.columns.header("bill_type"), bill_type, str(exc)) from exc
-        mode_text = row.get("mode")
+        mode_text = values["mode"]
         mode = billing_mode(mode_text)
         is_refund = kind == _REFUND
         if kind in (_PURCHASE, _REFUND):
@@ -263,12 +282,12 @@ class HuaweiRowMapper:
         if start is None:
             header = self.columns.header("start")
             raise CellError(
-                header, row.get("start"), f"a value is required in {header} or the transaction time"
+                header, values["start"], f"a value is required in {header} or the transaction time"
             )
         end = row.timestamp("end", ZONE) or start
         if end < start:
             header = self.columns.header("end")
-            raise CellError(header, row.get("end"), f"{header} is before the usage start time")
+            raise CellError(header, values["end"], f"{header} is before the usage start time")
 
         scale = self._scale(row)
         list_amount = self._money(row, "list", scale)
@@ -283,38 +302,36 @@ class HuaweiRowMapper:
         tax = list_amount - discount if category is ChargeCategory.TAX else ZERO
         currency = self._currency(row)
 
-        resource = row.get("resource")
+        resource = values["resource"]
         identity = original_identity(account, order, resource)
         if kind not in (_PURCHASE, _REFUND):
             identity += [
-                ("kind", kind), ("service", row.get("service_code")),
-                ("resource_type", row.get("resource_type")), ("product_id", row.get("product_id")),
-                ("sku", row.get("sku")), ("usage_type", row.get("usage_type")),
+                ("kind", kind), ("service", values["service_code"]),
+                ("resource_type", values["resource_type"]), ("product_id", values["product_id"]),
+                ("sku", values["sku"]), ("usage_type", values["usage_type"]),
                 ("start", start.isoformat()), ("end", end.isoformat()),
             ]
         line_id = self._ids.assign(identity, row.content())
         original_line_id = None
-        original_order = row.get("original_order")
+        original_order = values["original_order"]
         if is_refund and original_order and original_order != "-":
             original_line_id = hashed_id(original_identity(account, original_order, resource))
 
-        service_code = row.get("service_code")
-        service_category = self.categories.category(PROVIDER, service_code)
-        if service_category == "Other" and row.get("service_name"):
-            service_category = self.categories.category(PROVIDER, row.get("service_name"))
-        extras = {f"huawei.{name}": value for name in _EXTRA_FIELDS if (value := row.get(name))}
+        service_code = values["service_code"]
+        service_category = self._category(service_code, values["service_name"])
+        extras = {key: value for name, key in _EXTRA_KEYS if (value := values[name])}
         if mode_text:
             extras["huawei.billing_mode"] = mode_text
         return BillingLine(
             line_id=line_id,
             provider=PROVIDER,
             account_id=account,
-            payer_account_id=row.get("payer"),
+            payer_account_id=values["payer"],
             invoice_id=order,
-            service=service_code or row.get("service_name"),
+            service=service_code or values["service_name"],
             service_category=service_category,
-            region=row.get("region"),
-            project=row.get("project"),
+            region=values["region"],
+            project=values["project"],
             resource_id=resource,
             billing_mode=mode,
             charge_category=category,

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import operator
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Protocol, TextIO
 from zoneinfo import ZoneInfo
@@ -94,6 +96,23 @@ class ColumnMap:
                 self.index[spec.name] = found
             elif spec.required:
                 self.missing.append(spec)
+        # Issue 6: what a Row needs per data row, worked out once per file.
+        self._found: tuple[str, ...] = tuple(self.index)
+        self._positions: tuple[int, ...] = tuple(self.index.values())
+        self._absent: dict[str, str] = {spec.name: "" for spec in fields if spec.name not in self.index}
+        self._content_prefixes: tuple[str, ...] = tuple(f"{h}\x1f" for h in self.headers)
+
+    def cells_of(self, cells: Sequence[str]) -> dict[str, str]:
+        """Every field's stripped cell, ``""`` for the fields the file lacks."""
+        values = dict(self._absent)
+        values.update(zip(self._found, [cells[i].strip() for i in self._positions], strict=True))
+        return values
+
+    def content_of(self, cells: Sequence[str]) -> str:
+        """A whole row as ``header\x1fcell`` pairs joined by ``\x1e`` (see :meth:`Row.content`)."""
+        if len(self._content_prefixes) != len(cells):
+            raise ValueError("the row's cells and the header differ in number")
+        return "\x1e".join(map(operator.add, self._content_prefixes, cells))
 
     def has(self, name: str) -> bool:
         """Whether the file has the field."""
@@ -125,16 +144,20 @@ class CellError(Exception):
 
 
 class Row:
-    """One data row seen through a :class:`ColumnMap`."""
+    """One data row seen through a :class:`ColumnMap`.
+
+    ``values`` holds every field's stripped cell (``""`` when the file lacks the field),
+    stripped once per row rather than on each read (issue 6).
+    """
 
     def __init__(self, columns: ColumnMap, cells: Sequence[str]) -> None:
         self.columns = columns
         self.cells = cells
+        self.values = columns.cells_of(cells)
 
     def get(self, name: str) -> str:
         """The stripped cell of a field; ``""`` when the file lacks the field."""
-        index = self.columns.index.get(name)
-        return "" if index is None else self.cells[index].strip()
+        return self.values.get(name, "")
 
     def required(self, name: str) -> str:
         """A cell that must not be empty."""
@@ -161,17 +184,29 @@ class Row:
         value = self.get(name)
         if not value or value == "-":
             return None
-        text = re.sub(r"\s*(?:GMT|UTC)(?=[+-]|$)", " ", value).strip()
-        if text != value and text[-1:].isdigit() and not re.search(r"[+-]\d{2}:?\d{2}$", text):
-            text += "Z"  # a bare "GMT" or "UTC": the time is in UTC
         try:
-            return parse_timestamp(text, zone)
+            return _cell_timestamp(value, zone)
         except ValueError as exc:
             raise CellError(self.columns.header(name), value, str(exc)) from exc
 
     def content(self) -> str:
         """The whole row, for the collision rule of :class:`LineIds`."""
-        return "\x1e".join(f"{h}\x1f{c}" for h, c in zip(self.columns.headers, self.cells, strict=True))
+        return self.columns.content_of(self.cells)
+
+
+_ZONE_WORD = re.compile(r"\s*(?:GMT|UTC)(?=[+-]|$)")
+_OFFSET_END = re.compile(r"[+-]\d{2}:?\d{2}$")
+
+
+@lru_cache(maxsize=16384)
+def _cell_timestamp(value: str, zone: str) -> datetime:
+    """A date-time cell's value (stripped, not empty) in UTC. Cached: a bill repeats its
+    hourly and daily times on many rows. Huawei writes ``2020-08-23 22:00:00 GMT+08:00``:
+    the ``GMT``/``UTC`` word is dropped so the offset is read as written."""
+    text = _ZONE_WORD.sub(" ", value).strip()
+    if text != value and text[-1:].isdigit() and not _OFFSET_END.search(text):
+        text += "Z"  # a bare "GMT" or "UTC": the time is in UTC
+    return parse_timestamp(text, zone)
 
 
 _MONTH = re.compile(r"(?P<year>\d{4})[-/.]?(?P<month>\d{1,2})(?:[-/.]\d{1,2})?")
@@ -210,11 +245,13 @@ _MODE_CODES: Mapping[str, BillingMode] = {
 }
 
 
+@lru_cache(maxsize=1024)
 def billing_mode(text: str) -> BillingMode:
     """The billing mode a console writes (包年包月, 按量计费, 按需, Pay-per-use, ...).
 
     Unknown or empty is ``other``, never an error: the mode never changes an
-    amount, and the raw text is kept in the line's extras.
+    amount, and the raw text is kept in the line's extras. Cached: a bill has a handful of
+    mode texts.
     """
     folded = _fold(text)
     if folded in _MODE_CODES:
@@ -243,14 +280,16 @@ class LineIds:
     def assign(self, identity: Sequence[tuple[str, str]], content: str) -> str:
         """The id of a row with this identity and this whole-row content."""
         text = identity_text(identity)
-        identity_digest = hashlib.sha256(text.encode()).digest()[:16]
+        identity_hash = hashlib.sha256(text.encode())
+        identity_digest = identity_hash.digest()[:16]
         content_digest = hashlib.sha256(content.encode()).digest()[:16]
         contents = self._seen.setdefault(identity_digest, [])
         if content_digest not in contents:
             contents.append(content_digest)
         ordinal = contents.index(content_digest) + 1
-        if ordinal > 1:
-            text += f"#{ordinal}"
+        if ordinal == 1:  # the id is the identity's own hash: computed once (issue 6)
+            return "h:" + identity_hash.hexdigest()[:32]
+        text += f"#{ordinal}"
         return "h:" + hashlib.sha256(text.encode()).hexdigest()[:32]
 
 

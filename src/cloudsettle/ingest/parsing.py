@@ -50,6 +50,9 @@ def parse_amount(text: str | None) -> Decimal:
     stripped = "" if text is None else text.strip()
     if stripped in _EMPTY_AMOUNTS:
         return ZERO
+    plain = _plain_amount(stripped)
+    if plain is not None:
+        return plain
     match = _AMOUNT.fullmatch(stripped)
     if match is None or bool(match["open"]) != bool(match["close"]):
         raise ValueError(_AMOUNT_EXPECTED)
@@ -58,6 +61,23 @@ def parse_amount(text: str | None) -> Decimal:
     number = D(match["number"].replace(",", "") + (match["exponent"] or ""))
     negative = match["open"] is not None or match["sign"] == "-"
     if negative:
+        number = -number
+    if number.is_zero():
+        return number.copy_abs()  # "-0.00" is zero, not a negative amount
+    return number
+
+
+def _plain_amount(stripped: str) -> Decimal | None:
+    """The common forms ``1234.56``, ``-12.30``, ``+5``, ``12.`` and ``.5`` (ASCII digits, at
+    most one point, no commas, exponent or parentheses) read as :func:`parse_amount`'s general
+    path reads them, without the regular expression (issue 6: a few amounts on every row);
+    ``None`` for any other text, which the general path then reads or refuses."""
+    sign = stripped[0]
+    body = stripped[1:] if sign in "+-" else stripped
+    if not (body.isascii() and body.replace(".", "", 1).isdigit()):
+        return None
+    number = Decimal(body)
+    if sign == "-":
         number = -number
     if number.is_zero():
         return number.copy_abs()  # "-0.00" is zero, not a negative amount

@@ -40,6 +40,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 
@@ -117,6 +118,7 @@ _RESELLER_MARKERS = ("customer name", "discountrate", "billable month", "reselle
 #: Fields kept in ``extras`` when not empty (the ids an operator searches for).
 _EXTRA_FIELDS = ("transaction", "order", "type", "subproduct", "component_type", "component",
                  "zone", "operator", "resource_name", "customer_name", "reseller")
+_EXTRA_KEYS = tuple((name, f"tencent.{name}") for name in _EXTRA_FIELDS)
 
 
 def _has_all(keys: frozenset[str], headers: Sequence[str]) -> bool:
@@ -172,6 +174,14 @@ def classify(transaction_type: str, mode: BillingMode, product: str = "") -> tup
     return usual, False
 
 
+#: :func:`classify`, cached: a bill has few distinct transaction types and products (issue 6).
+_classified = lru_cache(maxsize=4096)(classify)
+
+#: The fields of a line's identity after ``provider``, in their hashed order.
+_IDENTITY_FIELDS = ("owner", "transaction", "order", "resource", "product", "subproduct",
+                    "component_type", "component", "type", "region")
+
+
 def _negative(amount: Decimal) -> Decimal:
     """A refund's amount: negative whatever sign the file wrote."""
     return -abs(amount)
@@ -196,6 +206,7 @@ class TencentRowMapper:
         self.file_name = file_name
         self.columns = ColumnMap(headers, FIELDS)
         self.categories = categories
+        self._categories: dict[tuple[str, str], str] = {}
         self._ids = LineIds()
 
     def map_row(self, cells: Sequence[str], row_number: int) -> BillingLine | RowError:
@@ -216,12 +227,13 @@ class TencentRowMapper:
         raise CellError("Currency", given, "a value is required in Currency")
 
     def _map(self, row: Row) -> BillingLine:
+        values = row.values  # every field's stripped cell, "" when the file lacks it
         owner = row.required("owner")
         product = row.required("product")
-        mode_text = row.get("mode")
+        mode_text = values["mode"]
         mode = billing_mode(mode_text)
         kind = row.required("type")
-        category, is_refund = classify(kind, mode, product)
+        category, is_refund = _classified(kind, mode, product)
         paid = row.timestamp("paid", ZONE)
         if paid is None:
             row.required("paid")  # raises: the deduction time is the bill month
@@ -235,7 +247,7 @@ class TencentRowMapper:
 
         list_amount = row.amount("list")
         after_discount = row.amount("after_discount")
-        if list_amount.is_zero() and row.get("list") in ("", "-"):
+        if list_amount.is_zero() and values["list"] in ("", "-"):
             list_amount = after_discount  # original cost hidden (refunds, contract prices)
         voucher = row.amount("voucher")
         tax = row.amount("tax")
@@ -244,31 +256,25 @@ class TencentRowMapper:
             voucher, tax = _negative(voucher), _negative(tax)
         currency = self._currency(row)
 
-        identity = [("provider", PROVIDER)] + [
-            (name, row.get(name))
-            for name in ("owner", "transaction", "order", "resource", "product", "subproduct",
-                         "component_type", "component", "type", "region")
-        ] + [
+        identity = [("provider", PROVIDER)] + [(name, values[name]) for name in _IDENTITY_FIELDS] + [
             ("paid", paid.isoformat()), ("start", start.isoformat()), ("end", end.isoformat()),
         ]
         line_id = self._ids.assign(identity, row.content())
-        extras = {f"tencent.{name}": value for name in _EXTRA_FIELDS if (value := row.get(name))}
+        extras = {key: value for name, key in _EXTRA_KEYS if (value := values[name])}
         if mode_text:
             extras["tencent.billing_mode"] = mode_text
-        service_category = self.categories.category(PROVIDER, product)
-        if service_category == "Other" and row.get("subproduct"):
-            service_category = self.categories.category(PROVIDER, row.get("subproduct"))
+        service_category = self._category(product, values["subproduct"])
         return BillingLine(
             line_id=line_id,
             provider=PROVIDER,
             account_id=owner,
-            payer_account_id=row.get("payer") or row.get("reseller"),
-            invoice_id=row.get("order") or row.get("transaction"),
+            payer_account_id=values["payer"] or values["reseller"],
+            invoice_id=values["order"] or values["transaction"],
             service=product,
             service_category=service_category,
-            region=row.get("region"),
-            project=row.get("project"),
-            resource_id=row.get("resource"),
+            region=values["region"],
+            project=values["project"],
+            resource_id=values["resource"],
             billing_mode=mode,
             charge_category=category,
             charge_start=start,
@@ -283,6 +289,17 @@ class TencentRowMapper:
             original_line_id=None,
             extras=MappingProxyType(extras),
         )
+
+    def _category(self, product: str, subproduct: str) -> str:
+        """The product's FOCUS category, else its subproduct's; remembered per pair for the file."""
+        key = (product, subproduct)
+        found = self._categories.get(key)
+        if found is None:
+            found = self.categories.category(PROVIDER, product)
+            if found == "Other" and subproduct:
+                found = self.categories.category(PROVIDER, subproduct)
+            self._categories[key] = found
+        return found
 
     def _billing_period(self, row: Row, paid: datetime) -> date:
         text = row.get("billable_month")

@@ -16,9 +16,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
 from cloudsettle.core.findings import FindingKind
@@ -39,6 +39,7 @@ from cloudsettle.services.audit import now, record
 from cloudsettle.services.categories import configured_categories
 from cloudsettle.services.errors import BadInput
 from cloudsettle.services.ingest_shortcut import earlier_reading, reading_key, replay
+from cloudsettle.services.key_chunks import key_chunks
 from cloudsettle.services.records import revision_values
 from cloudsettle.services.validation_service import BatchChecks, header_of
 from cloudsettle.store.ingest import BatchSink
@@ -328,7 +329,13 @@ def _apply_chunk(
         seen.add(digest)
         rows.append((row_number, line, digest))
     keys = list({(line.provider, line.line_id) for _, line, _ in rows})
-    heads = _current_heads(session, keys)
+    providers = sorted({provider for provider, _ in keys})
+    if providers and session.execute(
+        select(BillingLineRow.line_id).where(BillingLineRow.provider.in_(providers)).limit(1)
+    ).first() is None:
+        heads = {}  # a provider's first lines (issue 6): nothing stored to look up key by key
+    else:
+        heads = _current_heads(session, keys)
     older = _older_hashes(session, keys, heads)
     # A row equal to an older revision is data we already have (an old file read again after a
     # restatement): unchanged, never a step back to the old version.
@@ -364,10 +371,12 @@ def _apply_chunk(
         )
     # Heads first (revisions point at them), in bulk: one statement per kind, not one per row,
     # and no ORM object per row (issue 6: building and flushing those was most of an ingest).
+    # The inserts go to the tables (Core executemany), not through the ORM's bulk path, which
+    # looked at every row's dict again for the same columns and types.
     session.flush()
     if new_heads:
         session.execute(
-            insert(BillingLineRow),
+            insert(cast(Table, BillingLineRow.__table__)),
             [
                 {"provider": p, "line_id": i, "current_revision": r, "first_batch_id": batch.id,
                  "updated_at": stamp}
@@ -383,7 +392,7 @@ def _apply_chunk(
             ],
         )
     if revisions:
-        session.execute(insert(LineRevisionRow), revisions)
+        session.execute(insert(cast(Table, LineRevisionRow.__table__)), revisions)
     if sink is not None:
         sink.add([line for line, _ in to_sink], [revision for _, revision in to_sink])
 
@@ -394,14 +403,13 @@ def _older_hashes(
     """Content hashes of the revisions before the current one, for the keys that have them."""
     revised = [k for k in keys if k in heads and heads[k][0] > 1]
     older: dict[tuple[str, str], set[str]] = {}
-    for start in range(0, len(revised), 500):
-        chunk = revised[start : start + 500]
+    for provider_of_chunk, ids in key_chunks(revised):
         query = select(
             LineRevisionRow.provider,
             LineRevisionRow.line_id,
             LineRevisionRow.revision,
             LineRevisionRow.content_hash,
-        ).where(tuple_(LineRevisionRow.provider, LineRevisionRow.line_id).in_(chunk))
+        ).where(LineRevisionRow.provider == provider_of_chunk, LineRevisionRow.line_id.in_(ids))
         for provider, line_id, revision, digest in session.execute(query).all():
             if revision < heads[(provider, line_id)][0]:
                 older.setdefault((provider, line_id), set()).add(digest)
@@ -411,8 +419,7 @@ def _older_hashes(
 def _current_heads(session: Session, keys: list[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, str]]:
     """``(provider, line_id) -> (current revision, its content hash)`` for the given keys."""
     heads: dict[tuple[str, str], tuple[int, str]] = {}
-    for chunk_start in range(0, len(keys), 500):
-        chunk = keys[chunk_start : chunk_start + 500]
+    for provider_of_chunk, ids in key_chunks(keys):
         query = (
             select(
                 LineRevisionRow.provider,
@@ -426,7 +433,7 @@ def _current_heads(session: Session, keys: list[tuple[str, str]]) -> dict[tuple[
                 & (BillingLineRow.line_id == LineRevisionRow.line_id)
                 & (BillingLineRow.current_revision == LineRevisionRow.revision),
             )
-            .where(tuple_(LineRevisionRow.provider, LineRevisionRow.line_id).in_(chunk))
+            .where(LineRevisionRow.provider == provider_of_chunk, LineRevisionRow.line_id.in_(ids))
         )
         for provider, line_id, revision, digest in session.execute(query).all():
             heads[(provider, line_id)] = (revision, digest)

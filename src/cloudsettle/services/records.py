@@ -7,7 +7,8 @@ project converts between the two.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from json.encoder import encode_basestring as _json_text
 from types import MappingProxyType
 from typing import Any
 
@@ -171,6 +172,18 @@ def revision_values(
         "is_correction": line.is_correction,
         "paid_at": line.paid_at,
         "original_line_id": line.original_line_id,
-        "extras": json.dumps(dict(line.extras), sort_keys=True, ensure_ascii=False),
+        "extras": _extras_json(line.extras),
         "ingested_at": now(),
     }
+
+
+def _extras_json(extras: Mapping[str, str]) -> str:
+    """``json.dumps(dict(extras), sort_keys=True, ensure_ascii=False)``, written directly for the
+    usual string keys and values (issue 6: one call per stored revision); anything else is
+    left to ``json.dumps``."""
+    if not extras:
+        return "{}"
+    items = sorted(extras.items())
+    if not all(type(k) is str and type(v) is str for k, v in items):
+        return json.dumps(dict(extras), sort_keys=True, ensure_ascii=False)
+    return "{" + ", ".join(_json_text(k) + ": " + _json_text(v) for k, v in items) + "}"

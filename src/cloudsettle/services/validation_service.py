@@ -122,12 +122,19 @@ class BatchChecks:
         self.accounts: dict[tuple[str, date], set[str]] = {}
 
     def watch(self, items: Iterable[Row]) -> Iterator[Row]:
-        """Pass the rows through unchanged, checking each line on the way."""
+        """Pass the rows through unchanged, checking each line on the way (in row order, each
+        line's completeness finding before its time-window one)."""
+        findings, accounts = self.findings, self.accounts
         for row_number, item in items:
             if isinstance(item, BillingLine):
-                self.findings.extend(check_completeness([item]))
-                self.findings.extend(check_time_window([item]))
-                self.accounts.setdefault((item.provider, item.billing_period), set()).add(item.account_id)
+                one = (item,)
+                findings += check_completeness(one)
+                findings += check_time_window(one)
+                key = (item.provider, item.billing_period)
+                seen = accounts.get(key)
+                if seen is None:
+                    seen = accounts[key] = set()
+                seen.add(item.account_id)
             yield row_number, item
 
     def finish(self, session: Session, *, batch_id: int, file_name: str, columns: Sequence[str] | None,
