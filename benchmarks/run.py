@@ -93,8 +93,12 @@ def measure(name: str, lines: int, command: list[str], log: Path) -> Measured:
         _, status, usage = os.wait4(child.pid, 0)
         seconds = time.perf_counter() - started
         child.returncode = os.waitstatus_to_exitcode(status)
-    return Measured(name, lines, seconds, usage.ru_maxrss / MIB, child.returncode,
-                    usage.ru_utime + usage.ru_stime)
+        done = Measured(name, lines, seconds, usage.ru_maxrss / MIB, child.returncode,
+                        usage.ru_utime + usage.ru_stime)
+        # Each figure is in the log as soon as it is known: a later failure loses none.
+        out.write(f"# {name}: {done.seconds:.1f} s wall, {done.cpu_seconds:.1f} s CPU, "
+                  f"peak RSS {done.peak_mib:.0f} MiB, exit {done.exit_code}\n")
+    return done
 
 
 def combined(name: str, lines: int, parts: list[Measured]) -> Measured:
@@ -213,7 +217,7 @@ def phase_duckdb(bills: Path, customers: int) -> dict[str, Any]:
                        ON fx.day = l.t::DATE AND fx.from_cur = l.currency AND fx.to_cur = p.currency
         ),
         w AS (
-            SELECT *, sum(base) OVER (PARTITION BY partner ORDER BY t, account
+            SELECT *, sum(base) OVER (PARTITION BY partner ORDER BY t, account, base
                                       ROWS UNBOUNDED PRECEDING) AS running
             FROM x
         )
