@@ -219,14 +219,7 @@ class HuaweiRowMapper:
 
     def _category(self, service_code: str, service_name: str) -> str:
         """The service's FOCUS category, else its name's; remembered per pair for the file."""
-        key = (service_code, service_name)
-        found = self._categories.get(key)
-        if found is None:
-            found = self.categories.category(PROVIDER, service_code)
-            if found == "Other" and service_name:
-                found = self.categories.category(PROVIDER, service_name)
-            self._categories[key] = found
-        return found
+        return self.categories.category_of(PROVIDER, service_code, service_name, self._categories)
 
     def _scale(self, row: Row) -> int:
         text = row.get("measure")

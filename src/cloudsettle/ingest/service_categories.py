@@ -165,6 +165,18 @@ class CategoryMap:
             found = names.get(key[2:])
         return found or OTHER
 
+    def category_of(self, provider: str, code: str, name: str, seen: dict[tuple[str, str], str]) -> str:
+        """The FOCUS category of ``code``, else of ``name`` (a bill row names its service both ways);
+        remembered in ``seen`` per pair, which a reader keeps for one file."""
+        key = (code, name)
+        found = seen.get(key)
+        if found is None:
+            found = self.category(provider, code)
+            if found == OTHER and name:
+                found = self.category(provider, name)
+            seen[key] = found
+        return found
+
     def ascii_name(self, provider: str, code_or_name: str) -> str | None:
         """The product's English console name (else its code) for a code or any console name,
         or None when the product is not in the table. FOCUS 1.2 validators want ASCII names."""

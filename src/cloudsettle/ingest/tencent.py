@@ -292,14 +292,7 @@ class TencentRowMapper:
 
     def _category(self, product: str, subproduct: str) -> str:
         """The product's FOCUS category, else its subproduct's; remembered per pair for the file."""
-        key = (product, subproduct)
-        found = self._categories.get(key)
-        if found is None:
-            found = self.categories.category(PROVIDER, product)
-            if found == "Other" and subproduct:
-                found = self.categories.category(PROVIDER, subproduct)
-            self._categories[key] = found
-        return found
+        return self.categories.category_of(PROVIDER, product, subproduct, self._categories)
 
     def _billing_period(self, row: Row, paid: datetime) -> date:
         text = row.get("billable_month")
