@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-import pyarrow.parquet as pq
-
 from cloudsettle.core.settlement.model import Statement, StatementLine
 
 #: (partner id, agreement id): one statement of a run.
@@ -63,6 +61,8 @@ def read_results(path: Path) -> dict[StatementKey, list[LineResult]]:
     """Summary mode's Parquet (written in statement order, ``seq`` ascending) as lists per statement.
 
     Read a row group at a time, column-wise: no intermediate dict per row."""
+    import pyarrow.parquet as pq  # only a bulk run needs it; the CLI starts faster without
+
     out: dict[StatementKey, list[LineResult]] = {}
     source = pq.ParquetFile(path)
     for batch in source.iter_batches(columns=list(_COLUMNS), batch_size=65_536):

@@ -29,7 +29,6 @@ from typing import TypeVar, cast
 from sqlalchemy import Row, Table, delete, insert, select
 from sqlalchemy.orm import Session
 
-from cloudsettle.compute.backend import BulkSettings
 from cloudsettle.core.agreements import Agreement
 from cloudsettle.core.findings import Finding, FindingKind
 from cloudsettle.core.money import ZERO, format_money, minor_unit, quantum
@@ -222,7 +221,8 @@ def _settle_bulk(loaded: LoadedBook, period: str, partner_id: str | None, histor
                  step_started: Progress) -> tuple[RunResult, dict[StatementKey, list[LineResult]]]:
     """Steps 1–5 in DuckDB (``compute``), 6–11 in the core from per-statement sums (summary mode):
     the same statements as the reference; their lines come back from the run's Parquet."""
-    from cloudsettle.compute.arrow import lines_to_arrow
+    from cloudsettle.compute.arrow import lines_to_arrow  # DuckDB and Arrow load only when used
+    from cloudsettle.compute.backend import BulkSettings
     from cloudsettle.compute.engine import settle_period_summary
 
     with tempfile.TemporaryDirectory(prefix="cloudsettle-run-") as folder:
