@@ -93,10 +93,15 @@ def _exact(value: object) -> object:
     return ("Decimal", value.as_tuple()) if isinstance(value, Decimal) else value
 
 
-@pytest.mark.parametrize("engine", [REFERENCE, BULK])
+@pytest.mark.parametrize(("engine", "line_batch"), [(REFERENCE, None), (BULK, None), (BULK, 7)])
 def test_stored_rows_are_the_computed_statements(
-    engine: str, month: gen.Month, session_factory: sessionmaker[Session], tmp_path: Path
+    engine: str, line_batch: int | None, month: gen.Month, session_factory: sessionmaker[Session],
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """Every stored column equals the computed statements; with ``line_batch`` the lines go to
+    the table in many small executemany batches (as a million lines do in 50,000s)."""
+    if line_batch is not None:
+        monkeypatch.setattr(settlement_service, "LINE_BATCH", line_batch)
     _load_month(session_factory, month, RawStore(tmp_path / "raw"), engine)
     with session_factory() as session, session.begin():
         summary = settle(session, period=gen.PERIOD, partner_id=None, actor="preparer")

@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
+from itertools import islice
 from pathlib import Path
 from typing import TypeVar, cast
 
@@ -69,6 +70,8 @@ from cloudsettle.services.runs import (
 )
 
 FINALIZED = ("settled", "paid")
+#: Statement lines inserted per executemany: bounds the rows held as dicts at once.
+LINE_BATCH = 50_000
 #: Workspace findings that a person must act on; settle exits 1 while any is open.
 ACTIONABLE = frozenset(
     {FindingKind.MISSING_DEAL, FindingKind.AMBIGUOUS_DEAL, FindingKind.NO_AGREEMENT_VERSION}
@@ -727,15 +730,17 @@ def _store_statements(
     ]
     session.add_all(rows)
     session.flush()
-    lines = [
+    values = (
         _line_values(row.id, seq, sl, revisions)
         for row, s in zip(rows, statements, strict=True)
         for seq, sl in enumerate(calc.lines_of(s), start=1)
-    ]
-    if lines:
-        # The table, not the mapped class: the ORM's bulk path leaves out each row's None
-        # values and so splits the rows into many executes; the stored rows are the same.
-        session.execute(insert(cast(Table, StatementLineRow.__table__)), lines)
+    )
+    # The table, not the mapped class: the ORM's bulk path leaves out each row's None values
+    # and so splits the rows into many executes; the stored rows are the same. In batches of
+    # LINE_BATCH rows, so a million lines are never a million dicts at once.
+    table = cast(Table, StatementLineRow.__table__)
+    while batch := list(islice(values, LINE_BATCH)):
+        session.execute(insert(table), batch)
     for row, s in zip(rows, statements, strict=True):
         for ppa in s.prior_period_adjustments:
             corrected = session.scalars(
