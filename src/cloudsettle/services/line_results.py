@@ -75,6 +75,11 @@ def read_results(path: Path) -> dict[StatementKey, list[LineResult]]:
     return out
 
 
+def results_of(statements: Sequence[Statement]) -> dict[StatementKey, list[LineResult]]:
+    """The lines of statements the core computed with their lines, by statement."""
+    return {(s.partner_id, s.agreement_id): [from_statement_line(sl) for sl in s.lines] for s in statements}
+
+
 def lines_of(statement: Statement, results: Mapping[StatementKey, Sequence[LineResult]] | None
              ) -> Sequence[LineResult]:
     """The lines of ``statement`` in its order: from ``results`` when the run wrote them apart

@@ -54,7 +54,7 @@ from cloudsettle.services.audit import now, record
 from cloudsettle.services.book_loader import LoadedBook
 from cloudsettle.services.errors import BadInput, NotFound, Refused
 from cloudsettle.services.ledger_service import check_invariants, post_statement
-from cloudsettle.services.line_results import LineResult, StatementKey, lines_of, read_results
+from cloudsettle.services.line_results import LineResult, StatementKey, lines_of, read_results, results_of
 from cloudsettle.services.runs import (
     BULK,
     REFERENCE,
@@ -140,8 +140,8 @@ class Computation:
     cutoff: datetime | None
     result: RunResult
     engine: str = REFERENCE
-    #: The statements' lines when the engine kept them apart (the bulk engine's summary mode:
-    #: ``result``'s statements then have none); None when they are in ``result``.
+    #: Every statement's lines, by (partner, agreement): read back from the run's Parquet on
+    #: the bulk engine (its statements have none), made once from the statements otherwise.
     line_results: Mapping[StatementKey, Sequence[LineResult]] | None = None
 
     def lines_of(self, statement: Statement) -> Sequence[LineResult]:
@@ -203,7 +203,7 @@ def compute(
         adjustments[a.id] = entered.get((a.partner_id, a.id), [])
     history = RunHistory(carried, finalized, adjustments, finalized_here)
     tell("rating")
-    line_results = None
+    line_results: Mapping[StatementKey, Sequence[LineResult]]
     if chosen_engine == BULK:
         result, line_results = _settle_bulk(loaded, period, partner_id, history,
                                             lambda step: tell(f"rating (SQL step {step})"))
@@ -217,6 +217,8 @@ def compute(
             adjustments=adjustments,
             skip=finalized_here,
         )
+        # Once, for the storage, the fingerprints and the results that read them.
+        line_results = results_of(result.statements)
     return Computation(loaded, history, cutoff, result, chosen_engine, line_results)
 
 
