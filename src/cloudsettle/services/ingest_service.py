@@ -35,10 +35,10 @@ from cloudsettle.ingest.errors import RowError, UnknownFormatError, UnreadableSo
 from cloudsettle.ingest.raw_store import RawStore, StoredObject
 from cloudsettle.ingest.readers import iter_bill_file
 from cloudsettle.ingest.service_categories import CategoryMap
-from cloudsettle.services.audit import now, record
+from cloudsettle.services.audit import now
 from cloudsettle.services.categories import configured_categories
 from cloudsettle.services.errors import BadInput
-from cloudsettle.services.ingest_shortcut import earlier_reading, reading_key, replay
+from cloudsettle.services.ingest_shortcut import earlier_reading, reading_key, record_ingest, replay
 from cloudsettle.services.key_chunks import key_chunks
 from cloudsettle.services.records import revision_values
 from cloudsettle.services.validation_service import BatchChecks, header_of
@@ -198,7 +198,7 @@ def apply_batch(
     ``reading``: how a file's bytes were read (``ingest_shortcut.reading_key``), kept on the
     batch so that an unchanged re-ingest can reuse its outcome.
     """
-    checks = BatchChecks(provider, f"{provider}:{source_kind}:{fmt}")
+    checks = BatchChecks.for_source(provider, source_kind, fmt)
     items = checks.watch(items)
     stamp = now()
     if session.get(RawObjectRow, stored.sha256) is None:
@@ -244,19 +244,8 @@ def apply_batch(
     batch.rows_rejected = report.rejected
     batch.status = "loaded_with_errors" if report.errors else "loaded"
     checks.finish(session, batch_id=batch.id, file_name=name, columns=columns, actor=actor)
-    record(
-        session,
-        actor=actor,
-        action=f"ingest.{source_kind}",
-        subject=name,
-        batch=batch.id,
-        sha256=stored.sha256,
-        new=report.new,
-        revised=report.revised,
-        unchanged=report.unchanged,
-        duplicate=report.duplicate,
-        rejected=report.rejected,
-    )
+    record_ingest(session, actor=actor, source_kind=source_kind, batch=batch, sha256=stored.sha256,
+                  new=report.new, revised=report.revised, unchanged=report.unchanged)
     return report
 
 

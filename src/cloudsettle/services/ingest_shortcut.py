@@ -35,6 +35,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Integer, func, insert, literal, select
 from sqlalchemy.orm import Session
@@ -145,25 +146,21 @@ def replay(
             sink.abort()
             raise
     # Column drift only: no line was watched, so no volume is checked (see the module docstring).
-    BatchChecks(batch.provider, f"{batch.provider}:file:{batch.format}").finish(
+    BatchChecks.for_source(batch.provider, "file", batch.format).finish(
         session, batch_id=batch.id, file_name=batch.file_name, columns=columns, actor=actor
     )
-    record(
-        session,
-        actor=actor,
-        action="ingest.file",
-        subject=batch.file_name,
-        batch=batch.id,
-        sha256=stored.sha256,
-        new=0,
-        revised=0,
-        unchanged=unchanged,
-        duplicate=batch.rows_duplicate,
-        rejected=batch.rows_rejected,
-        shortcut=True,
-        same_as_batch=earlier.id,
-    )
+    record_ingest(session, actor=actor, source_kind="file", batch=batch, sha256=stored.sha256, new=0,
+                  revised=0, unchanged=unchanged, shortcut=True, same_as_batch=earlier.id)
     return Replay(batch, errors, earlier.id)
+
+
+def record_ingest(session: Session, *, actor: str, source_kind: str, batch: IngestBatchRow, sha256: str,
+                  new: int, revised: int, unchanged: int, **extra: Any) -> None:
+    """The audit event of an ingested batch, read or replayed: one shape for both (its duplicate
+    and rejected counts are the batch's)."""
+    record(session, actor=actor, action=f"ingest.{source_kind}", subject=batch.file_name, batch=batch.id,
+           sha256=sha256, new=new, revised=revised, unchanged=unchanged, duplicate=batch.rows_duplicate,
+           rejected=batch.rows_rejected, **extra)
 
 
 def _accounted_for(session: Session, earlier: IngestBatchRow, *, rejected: int) -> bool:

@@ -54,10 +54,9 @@ from cloudsettle.services.audit import now, record
 from cloudsettle.services.book_loader import LoadedBook
 from cloudsettle.services.errors import BadInput, NotFound, Refused
 from cloudsettle.services.ledger_service import check_invariants, post_statement
-from cloudsettle.services.line_results import LineResult, StatementKey, lines_of, read_results, results_of
+from cloudsettle.services.line_results import LineResult, StatementKey, read_results, results_of
 from cloudsettle.services.runs import (
     BULK,
-    REFERENCE,
     RunHistory,
     cutoff_for,
     engine,
@@ -139,14 +138,14 @@ class Computation:
     history: RunHistory
     cutoff: datetime | None
     result: RunResult
-    engine: str = REFERENCE
+    engine: str
     #: Every statement's lines, by (partner, agreement): read back from the run's Parquet on
     #: the bulk engine (its statements have none), made once from the statements otherwise.
-    line_results: Mapping[StatementKey, Sequence[LineResult]] | None = None
+    line_results: Mapping[StatementKey, Sequence[LineResult]]
 
     def lines_of(self, statement: Statement) -> Sequence[LineResult]:
         """One computed statement's lines, in its order."""
-        return lines_of(statement, self.line_results)
+        return self.line_results.get((statement.partner_id, statement.agreement_id), ())
 
 
 @_collector_paused()

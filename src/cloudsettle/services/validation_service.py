@@ -116,6 +116,12 @@ def _shift(month: date, months: int) -> date:
 class BatchChecks:
     """The checks of one batch, fed line by line while the batch streams into the store."""
 
+    @classmethod
+    def for_source(cls, provider: str, source_kind: str, fmt: str) -> BatchChecks:
+        """The checks of a batch from ``provider``'s ``source_kind`` (file, pull) in format ``fmt``:
+        column drift compares batches of the same source key, so every caller names it alike."""
+        return cls(provider, f"{provider}:{source_kind}:{fmt}")
+
     def __init__(self, provider: str, source: str) -> None:
         self.provider, self.source = provider, source
         self.findings: list[Finding] = []
