@@ -23,7 +23,7 @@ import hashlib
 import json
 import mimetypes
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -32,7 +32,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cloudsettle.core.findings import Finding, FindingKind
-from cloudsettle.core.settlement.book import Book
 from cloudsettle.db.models import DealRow, StatementRow
 from cloudsettle.db.models_workflow import (
     CaseCommentRow,
@@ -385,14 +384,6 @@ def case_document(session: Session, case_id: int) -> dict[str, Any]:
 # --- from a settlement run ------------------------------------------------------------------
 
 
-def _line_index(book: Book) -> dict[str, list[tuple[str, str]]]:
-    """line_id -> [(provider, account_id)] for the run's lines."""
-    out: dict[str, list[tuple[str, str]]] = {}
-    for line in book.lines:
-        out.setdefault(line.line_id, []).append((line.provider, line.account_id))
-    return out
-
-
 def suggested_target(session: Session, provider: str, account_id: str) -> tuple[str, str] | None:
     """The (partner, agreement) an unmapped customer's spend would most likely feed: an
     open deal suggestion, else the customer's most recent deal."""
@@ -419,11 +410,13 @@ class CaseSpec:
     links: tuple[tuple[str, str], ...]
 
 
-def case_specs(session: Session, findings: Sequence[Finding], *, period: str, book: Book,
+def case_specs(session: Session, findings: Sequence[Finding], *, period: str,
+               owners: Mapping[str, Sequence[tuple[str, str]]],
                statements: Sequence[StatementRow]) -> list[CaseSpec]:
     """The cases a run's findings open, grouped: an unmapped customer is one case per
-    period, a missing FX rate or missing rule one per statement, a refund one per line."""
-    lines = _line_index(book)
+    period, a missing FX rate or missing rule one per statement, a refund one per line.
+    ``owners``: line id -> [(provider, account)] of the run's lines the findings name."""
+    lines = owners
     have = {statement_ref(s.partner_id, s.agreement_id, period) for s in statements}
     grouped: dict[str, CaseSpec] = {}
     targets: dict[tuple[str, str], tuple[str, str] | None] = {}
@@ -469,14 +462,15 @@ def case_specs(session: Session, findings: Sequence[Finding], *, period: str, bo
     return list(grouped.values())
 
 
-def sync_run(session: Session, *, period: str, findings: Sequence[Finding], book: Book,
+def sync_run(session: Session, *, period: str, findings: Sequence[Finding],
+             owners: Mapping[str, Sequence[tuple[str, str]]],
              statements: Sequence[StatementRow], actor: str) -> list[CaseRow]:
     """Open or update the cases of a run's findings and set each statement's hold: a
     statement is ``in_exception`` exactly while an active blocking case links it."""
     # Only findings of a kind with a case policy become cases; case_specs skips the others, so
     # a run with none of them (the usual clean month) skips it and its index of every line.
     wanted = [f for f in findings if f.kind.value in POLICY]
-    specs = case_specs(session, wanted, period=period, book=book, statements=statements) if wanted else []
+    specs = case_specs(session, wanted, period=period, owners=owners, statements=statements) if wanted else []
     cases = [open_or_update(session, kind=s.kind, dedupe_key=s.dedupe_key, title=s.title, actor=actor,
                             partner_id=s.partner_id, agreement_id=s.agreement_id, period=period,
                             links=s.links)

@@ -212,9 +212,12 @@ def _plain_rows(session: Session, model: type[Base], *order_by: Any) -> list[Row
 _REVISION_KEY = ("provider", "line_id", "revision", "batch_id", "source_row")
 
 
-def load_book_as_of(session: Session, cutoff: datetime | None) -> LoadedBook:
+def load_book_as_of(session: Session, cutoff: datetime | None, *, with_lines: bool = True) -> LoadedBook:
     """Like :func:`~cloudsettle.services.book_loader.load_book`, but each line at its newest
-    revision ingested before ``cutoff`` (lines first seen after it are left out)."""
+    revision ingested before ``cutoff`` (lines first seen after it are left out).
+
+    ``with_lines=False``: the reference data only (no lines, revisions or sources), for the
+    bulk engine, which reads the lines from a feed (``services/line_feed.py``)."""
     partners = {r.id: partner_of(r) for r in session.scalars(select(PartnerRow))}
     customers = {(r.provider, r.account_id): customer_of(r) for r in _plain_rows(session, CustomerRow)}
     versions: dict[str, list[AgreementVersionRow]] = defaultdict(list)
@@ -225,6 +228,9 @@ def load_book_as_of(session: Session, cutoff: datetime | None) -> LoadedBook:
     }
     deals = [deal_of(r) for r in _plain_rows(session, DealRow, DealRow.id)]
     fx = FxTable(fx_rate_of(r) for r in session.scalars(select(FxRateRow)))
+    if not with_lines:
+        return LoadedBook(Book(partners=partners, agreements=agreements, deals=deals, lines=(),
+                               customers=customers, fx=fx), {}, {})
     # Plain result rows of the columns a line needs, not ORM objects: the same values, loaded
     # several times faster and not held in the session's identity map, and taken apart by
     # position (issue 6).

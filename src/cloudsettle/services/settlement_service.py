@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from cloudsettle.core.agreements import Agreement
 from cloudsettle.core.findings import Finding, FindingKind
+from cloudsettle.core.lines import BillingLine
 from cloudsettle.core.money import ZERO, format_money, minor_unit, quantum
 from cloudsettle.core.periods import parse_period
 from cloudsettle.core.settlement.book import MappedBook
@@ -54,6 +55,7 @@ from cloudsettle.services.audit import now, record
 from cloudsettle.services.book_loader import LoadedBook
 from cloudsettle.services.errors import BadInput, NotFound, Refused
 from cloudsettle.services.ledger_service import check_invariants, post_statement
+from cloudsettle.services.line_feed import LineFeed, check_candidates, owners_in, owners_of, write_line_feed
 from cloudsettle.services.line_results import LineResult, StatementKey, read_results, results_of
 from cloudsettle.services.runs import (
     BULK,
@@ -142,6 +144,11 @@ class Computation:
     #: Every statement's lines, by (partner, agreement): read back from the run's Parquet on
     #: the bulk engine (its statements have none), made once from the statements otherwise.
     line_results: Mapping[StatementKey, Sequence[LineResult]]
+    #: The lines the period's completeness and time-window checks read: the book's on the
+    #: reference engine, on the bulk engine only those the checks could flag.
+    checked_lines: Sequence[BillingLine]
+    #: line id -> [(provider, account)] of the lines the findings name (for their cases).
+    line_owners: Mapping[str, Sequence[tuple[str, str]]]
 
     def lines_of(self, statement: Statement) -> Sequence[LineResult]:
         """One computed statement's lines, in its order."""
@@ -168,14 +175,14 @@ def compute(
     tell = progress or _quiet
     tell("reading the store")
     cutoff = cutoff_for(period, grace_days(session))
-    loaded = load_book_as_of(session, cutoff)
+    chosen_engine = engine(session)
+    # The bulk engine reads the lines from a feed written straight from the store, not as
+    # Python objects (issue 6): its book holds the reference data only.
+    loaded = load_book_as_of(session, cutoff, with_lines=chosen_engine != BULK)
     if substitute:
         agreements_now = {**loaded.book.agreements, **substitute}
         loaded = replace(loaded, book=replace(loaded.book, agreements=agreements_now))
-    chosen_engine = engine(session)
-    # applies() reads only the agreements, and the bulk engine maps the lines itself: on its
-    # path the book is mapped without lines (issue 6: mapping 30,000 lines took 0.9 s).
-    book = MappedBook(replace(loaded.book, lines=()) if chosen_engine == BULK else loaded.book)
+    book = MappedBook(loaded.book)
     existing = _statements(session, period, partner_id)
     finalized_here = frozenset(
         s.agreement_id for s in existing if s.status in FINALIZED and not recompute_finalized)
@@ -204,8 +211,10 @@ def compute(
     tell("rating")
     line_results: Mapping[StatementKey, Sequence[LineResult]]
     if chosen_engine == BULK:
-        result, line_results = _settle_bulk(loaded, period, partner_id, history,
-                                            lambda step: tell(f"rating (SQL step {step})"))
+        bulk = _settle_bulk(session, loaded, cutoff, period, partner_id, history, tell)
+        return Computation(replace(loaded, revisions=bulk.feed.revisions, sources=bulk.feed.sources),
+                           history, cutoff, bulk.result, chosen_engine, bulk.line_results,
+                           bulk.checked_lines, bulk.line_owners)
     else:
         result = settle_period(
             book,
@@ -218,22 +227,38 @@ def compute(
         )
         # Once, for the storage, the fingerprints and the results that read them.
         line_results = results_of(result.statements)
-    return Computation(loaded, history, cutoff, result, chosen_engine, line_results)
+    named = {f.line_id for f in result.findings if f.line_id}
+    return Computation(loaded, history, cutoff, result, chosen_engine, line_results,
+                       loaded.book.lines, owners_in(loaded.book.lines, named))
 
 
-def _settle_bulk(loaded: LoadedBook, period: str, partner_id: str | None, history: RunHistory,
-                 step_started: Progress) -> tuple[RunResult, dict[StatementKey, list[LineResult]]]:
+@dataclass(frozen=True)
+class _BulkRun:
+    """What a bulk computation read and found, for :class:`Computation`."""
+
+    feed: LineFeed
+    result: RunResult
+    line_results: dict[StatementKey, list[LineResult]]
+    checked_lines: list[BillingLine]
+    line_owners: dict[str, list[tuple[str, str]]]
+
+
+def _settle_bulk(session: Session, loaded: LoadedBook, cutoff: datetime | None, period: str,
+                 partner_id: str | None, history: RunHistory, tell: Progress) -> _BulkRun:
     """Steps 1–5 in DuckDB (``compute``), 6–11 in the core from per-statement sums (summary mode):
-    the same statements as the reference; their lines come back from the run's Parquet."""
-    from cloudsettle.compute.arrow import lines_to_arrow  # DuckDB and Arrow load only when used
-    from cloudsettle.compute.backend import BulkSettings
+    the same statements as the reference. The lines go from the store to a Parquet feed
+    without becoming Python objects; their results come back from the run's Parquet."""
+    from cloudsettle.compute.backend import BulkSettings  # DuckDB loads only when used
     from cloudsettle.compute.engine import settle_period_summary
 
     with tempfile.TemporaryDirectory(prefix="cloudsettle-run-") as folder:
+        tell("reading the lines")
+        feed = write_line_feed(session, cutoff, Path(folder) / "feed.parquet")
+        tell("rating")
         out = Path(folder) / "lines.parquet"
         run = settle_period_summary(
             loaded.book,
-            lines_to_arrow(loaded.book.lines),
+            feed.path,
             period,
             lines_out=out,
             partner_id=partner_id,
@@ -242,11 +267,23 @@ def _settle_bulk(loaded: LoadedBook, period: str, partner_id: str | None, histor
             adjustments=history.adjustments,
             skip=history.skip,
             settings=BulkSettings(temp_directory=Path(folder) / "spill"),
-            step_started=step_started,
+            step_started=lambda step: tell(f"rating (SQL step {step})"),
         )
-        step_started("reading the lines' results")
+        tell("reading the lines' results")
         lines = read_results(out) if run.lines_written else {}
-    return run.result, lines
+        checked = _checked_lines(feed, period)
+        owners = owners_of(feed.path, {f.line_id for f in run.result.findings if f.line_id})
+    return _BulkRun(feed, run.result, lines, checked, owners)
+
+
+def _checked_lines(feed: LineFeed, period: str) -> list[BillingLine]:
+    """The feed's lines the period checks could flag (none for a name that is no period, as
+    ``validation_service.check_period`` then checks nothing)."""
+    try:
+        span = parse_period(period, anchor=None)
+    except ValueError:
+        return []
+    return check_candidates(feed.path, span)
 
 
 #: Told the name of each stage of a settle as it starts (``cloudsettle settle``'s progress line).
@@ -316,8 +353,8 @@ def settle(session: Session, *, period: str, partner_id: str | None, actor: str,
     tell("checking the period")
     # Issue 4: the checks on the period's lines, and cases from blocking findings; a case
     # holds (in_exception) only the statements it links.
-    validation_service.check_period(session, run_id=run.id, period=period, book=calc.loaded.book)
-    case_service.sync_run(session, period=period, findings=result.findings, book=calc.loaded.book,
+    validation_service.check_period(session, run_id=run.id, period=period, lines=calc.checked_lines)
+    case_service.sync_run(session, period=period, findings=result.findings, owners=calc.line_owners,
                           statements=rows, actor=actor)
     run.summary = json.dumps(
         {"statements": len(rows), "findings": len(result.findings), "engine": calc.engine})

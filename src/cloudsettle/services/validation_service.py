@@ -39,7 +39,6 @@ from cloudsettle.core.findings import Finding
 from cloudsettle.core.lines import BillingLine
 from cloudsettle.core.money import ZERO, D
 from cloudsettle.core.periods import parse_period
-from cloudsettle.core.settlement.book import Book
 from cloudsettle.db.models import BillingLineRow, FindingRow, LineRevisionRow
 from cloudsettle.db.models_validation import SourceProfileRow
 from cloudsettle.ingest.errors import RowError
@@ -190,14 +189,17 @@ def monthly_volumes(session: Session, provider: str, accounts: set[str], first: 
     return {k: abs(v) for k, v in out.items()}
 
 
-def check_period(session: Session, *, run_id: int, period: str, book: Book) -> list[Finding]:
-    """Completeness and time window over the lines a period's run read (billed in it)."""
+def check_period(
+    session: Session, *, run_id: int, period: str, lines: Iterable[BillingLine]
+) -> list[Finding]:
+    """Completeness and time window over the lines a period's run read (those billed in it;
+    the bulk engine passes only those the checks could flag, ``services/line_feed.py``)."""
     try:
         span = parse_period(period, anchor=None)
     except ValueError:
         return []
-    lines = [line for line in book.lines if span.contains(line.billing_period)]
-    findings = [*check_completeness(lines), *check_time_window(lines)]
+    billed = [line for line in lines if span.contains(line.billing_period)]
+    findings = [*check_completeness(billed), *check_time_window(billed)]
     _store(session, findings, run_id=run_id, period=period)
     return findings
 
