@@ -9,20 +9,19 @@ the same error and message.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from decimal import Decimal
-from typing import cast
+from typing import Any, cast
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Table, insert
-from sqlalchemy.exc import StatementError
+from sqlalchemy import Table
 from sqlalchemy.orm import Session, sessionmaker
 
 from cloudsettle.core.money import D
 from cloudsettle.db.models import StatementLineRow
-from cloudsettle.db.session import unit_of_work
-from cloudsettle.db.types import canonical_decimal, check_money
+from cloudsettle.db.types import Money, canonical_decimal, check_money, money_bind
 
 
 def by_digits(value: Decimal) -> Decimal:
@@ -94,18 +93,74 @@ def test_edge_values_equal_the_definition(text: str) -> None:
     assert outcome(check_money, value) == outcome(check_by_digits, value)
 
 
+def bound(dialect: str, value: object) -> tuple[str, object]:
+    """What ``Money`` binds on a dialect (or the error it raises), against :func:`money_bind`."""
+    from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
+    from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
+
+    engine = SQLiteDialect_pysqlite() if dialect == "sqlite" else PGDialect_psycopg()  # type: ignore[no-untyped-call]
+
+    def by_type(v: Any) -> Any:
+        return Money().process_bind_param(v, engine)
+
+    def direct(v: Any) -> Any:
+        return money_bind(v, dialect)
+
+    outcomes: list[tuple[str, object]] = []
+    for bind in (by_type, direct):
+        try:
+            got = bind(value)
+        except (TypeError, ValueError) as exc:
+            outcomes.append((type(exc).__name__, str(exc)))
+            continue
+        # PostgreSQL: an equal Decimal is the same stored NUMERIC; SQLite: the very text.
+        exact = got if dialect == "sqlite" or got is None else canonical_decimal(got).as_tuple()
+        outcomes.append(("ok", exact))
+    assert outcomes[0] == outcomes[1], (value, outcomes)
+    return outcomes[0]
+
+
+@settings(max_examples=3000, deadline=None, derandomize=True)
+@given(value=decimals())
+def test_the_direct_bind_binds_what_the_column_type_binds(value: Decimal) -> None:
+    sqlite_text = bound("sqlite", value)
+    bound("postgresql", value)
+    if sqlite_text[0] == "ok":
+        assert sqlite_text[1] == format(check_money(value), "f")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [Decimal(t) for t in ("0", "-0", "-0E+7", "0E-30", "8514.000000000000", "1E+3", "9.99E+25", "1E+26",
+                          "-99999999999999999999999999.999999999999", "0.0000000000010", "0.0000000000001",
+                          "NaN", "-Infinity")] + [0.5, 1, "1.5", None],
+)
+def test_the_direct_bind_on_edge_values(value: object) -> None:
+    """Zeros, limits, specials, and what is not a Decimal at all (refused alike)."""
+    for dialect in ("sqlite", "postgresql"):
+        bound(dialect, value)
+
+
 @pytest.mark.parametrize("value", [D("0.0000000000001"), D("1E+26"), D("-123456789012345678901234567")])
 def test_the_bulk_insert_of_statement_lines_still_refuses_what_the_store_cannot_keep(
     session_factory: sessionmaker[Session], value: Decimal
 ) -> None:
-    """The one executemany of a settle's lines goes through the same check as any write."""
-    row = {"statement_id": 1, "seq": 1, "provider": "p", "line_id": "l", "revision": 1, "role": "commission",
-           "fraction": D("1"), "deal_id": "d", "base": D("10"), "fx_rate": None, "rule_id": None,
-           "rate": D("0.05"), "amount": value, "shown": D("0.50"), "tier_uplift": D("0"),
-           "tier_uplift_shown": D("0"), "reasons": "", "original_line_id": None}
-    with pytest.raises(StatementError, match="money has") as raised, unit_of_work(session_factory) as session:
-        session.execute(insert(cast(Table, StatementLineRow.__table__)), [row])
-    assert isinstance(raised.value.orig, ValueError)
+    """A settle writes its lines through the DBAPI with ``money_bind``: the same refusal as any write,
+    and nothing stored."""
+    from cloudsettle.services.line_results import LineResult
+    from cloudsettle.services.settlement_service import _LINE_COLUMNS, _line_values
+
+    table = cast(Table, StatementLineRow.__table__)
+    assert set(_LINE_COLUMNS) == {c.name for c in table.columns}
+    line = LineResult("p", "l", "commission", D("1"), "d", D("10"), None, None, D("0.05"), value, D("0.50"),
+                      D("0"), D("0"), (), None)
+    with session_factory() as session:
+        dialect = session.get_bind().dialect.name
+        with pytest.raises(ValueError, match="money has"):
+            _line_values(1, 1, line, {}, dialect)
+        ok = _line_values(1, 1, replace(line, amount=D("0.5")), {}, dialect)
+    assert ok[_LINE_COLUMNS.index("amount")] == (D("0.5") if dialect == "postgresql" else "0.5")
+    assert ok[_LINE_COLUMNS.index("revision")] == 0
 
 
 def test_a_float_is_refused_before_any_shortcut() -> None:
