@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from types import MappingProxyType
@@ -124,3 +125,47 @@ def test_equal_amounts_share_a_digest_whatever_their_spelling_or_cache() -> None
     assert content_hash(base) == content_hash(again) == _json_dumps_hash(again)
     assert content_hash(other) != content_hash(base)
     assert content_hash(other) == _json_dumps_hash(other)
+
+
+class _Label(str):
+    """A str subclass whose ``str()`` is not its content: extras hash by ``str()``."""
+
+    def __str__(self) -> str:
+        return "label:" + super().__str__()
+
+
+_ODD_EXTRA = st.sampled_from(
+    [1, 10, 2, True, None, Decimal("1.50"), _Label("b"), _Label("a"), ChargeCategory.TAX]
+)
+
+
+@settings(max_examples=200)
+@given(_lines(), st.dictionaries(_TEXT | _ODD_EXTRA, _TEXT | _ODD_EXTRA, min_size=1, max_size=5))
+def test_extras_other_than_plain_strings_hash_by_their_str(
+    line: BillingLine, extras: dict[object, object]
+) -> None:
+    """Keys and values that are not plain ``str`` (ints sort otherwise than their texts, a
+    subclass may print otherwise than it reads) take the ``str()`` path, as before."""
+    odd = replace_extras(line, extras)
+    assert content_hash(odd) == _json_dumps_hash(odd)
+
+
+def replace_extras(line: BillingLine, extras: dict[object, object]) -> BillingLine:
+    """``line`` with other extras (any keys and values, as a careless caller might give)."""
+    return replace(line, extras=MappingProxyType(extras))  # type: ignore[arg-type]
+
+
+def test_a_remembered_utc_time_gives_the_text_of_an_equal_one() -> None:
+    """Times are remembered by value: an equal UTC time (another object, another fold) and the
+    same instant in another zone hash alike, and a later one does not."""
+    first = BillingLine("l", "tencent", "1", datetime(2026, 10, 1, 8, tzinfo=UTC),
+                        datetime(2026, 10, 1, 9, tzinfo=UTC), date(2026, 10, 1), Decimal("1"), "CNY")
+    folded = BillingLine("l", "tencent", "1", datetime(2026, 10, 1, 8, tzinfo=UTC, fold=1),
+                         datetime(2026, 10, 1, 9, tzinfo=UTC), date(2026, 10, 1), Decimal("1"), "CNY")
+    shanghai = BillingLine("l", "tencent", "1", datetime(2026, 10, 1, 16, tzinfo=ZoneInfo("Asia/Shanghai")),
+                           datetime(2026, 10, 1, 9, tzinfo=UTC), date(2026, 10, 1), Decimal("1"), "CNY")
+    later = BillingLine("l", "tencent", "1", datetime(2026, 10, 1, 8, 0, 0, 1, tzinfo=UTC),
+                        datetime(2026, 10, 1, 9, tzinfo=UTC), date(2026, 10, 1), Decimal("1"), "CNY")
+    for line in (first, folded, shanghai, later, first):
+        assert content_hash(line) == _json_dumps_hash(line)
+    assert content_hash(first) == content_hash(folded) == content_hash(shanghai) != content_hash(later)

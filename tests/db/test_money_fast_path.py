@@ -20,6 +20,7 @@ from sqlalchemy import Table
 from sqlalchemy.orm import Session, sessionmaker
 
 from cloudsettle.core.money import D
+from cloudsettle.db.bulk_insert import BulkInsert
 from cloudsettle.db.models import StatementLineRow
 from cloudsettle.db.types import Money, canonical_decimal, check_money, money_bind
 
@@ -113,8 +114,8 @@ def bound(dialect: str, value: object) -> tuple[str, object]:
         except (TypeError, ValueError) as exc:
             outcomes.append((type(exc).__name__, str(exc)))
             continue
-        # PostgreSQL: an equal Decimal is the same stored NUMERIC; SQLite: the very text.
-        exact = got if dialect == "sqlite" or got is None else canonical_decimal(got).as_tuple()
+        # SQLite: the very text; PostgreSQL: the very Decimal, digits and exponent.
+        exact = got if dialect == "sqlite" or got is None else got.as_tuple()
         outcomes.append(("ok", exact))
     assert outcomes[0] == outcomes[1], (value, outcomes)
     return outcomes[0]
@@ -145,8 +146,8 @@ def test_the_direct_bind_on_edge_values(value: object) -> None:
 def test_the_bulk_insert_of_statement_lines_still_refuses_what_the_store_cannot_keep(
     session_factory: sessionmaker[Session], value: Decimal
 ) -> None:
-    """A settle writes its lines through the DBAPI with ``money_bind``: the same refusal as any write,
-    and nothing stored."""
+    """A settle writes its lines through the DBAPI (``db.bulk_insert``, money bound by ``money_bind``):
+    the same refusal as any write."""
     from cloudsettle.services.line_results import LineResult
     from cloudsettle.services.settlement_service import _LINE_COLUMNS, _line_values
 
@@ -155,11 +156,12 @@ def test_the_bulk_insert_of_statement_lines_still_refuses_what_the_store_cannot_
     line = LineResult("p", "l", "commission", D("1"), "d", D("10"), None, None, D("0.05"), value, D("0.50"),
                       D("0"), D("0"), (), None)
     with session_factory() as session:
-        dialect = session.get_bind().dialect.name
+        dialect = session.get_bind().dialect
+        writer = BulkInsert(table, _LINE_COLUMNS, dialect)
         with pytest.raises(ValueError, match="money has"):
-            _line_values(1, 1, line, {}, dialect)
-        ok = _line_values(1, 1, replace(line, amount=D("0.5")), {}, dialect)
-    assert ok[_LINE_COLUMNS.index("amount")] == (D("0.5") if dialect == "postgresql" else "0.5")
+            writer.bound([_line_values(1, 1, line, {})])
+        ok = writer.bound([_line_values(1, 1, replace(line, amount=D("0.5")), {})])[0]
+    assert ok[_LINE_COLUMNS.index("amount")] == (D("0.5") if dialect.name == "postgresql" else "0.5")
     assert ok[_LINE_COLUMNS.index("revision")] == 0
 
 

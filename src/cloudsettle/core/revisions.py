@@ -114,9 +114,20 @@ def _decimal_json(value: Decimal) -> str:
     return text
 
 
+#: Texts of the UTC times seen (bills repeat their hours and days). Equal UTC datetimes have
+#: the same fields (``fold`` aside, which ``isoformat`` does not write), so the same text.
+_TIME_TEXTS: dict[datetime, str] = {}
+_TIME_CACHE_SIZE = 100_000
+
+
 def _time_json(value: datetime) -> str:
     if value.tzinfo is UTC:  # how readers hand times over: nothing to convert
-        return '"' + value.isoformat() + '"'
+        text = _TIME_TEXTS.get(value)
+        if text is None:
+            if len(_TIME_TEXTS) >= _TIME_CACHE_SIZE:
+                _TIME_TEXTS.clear()
+            text = _TIME_TEXTS[value] = '"' + value.isoformat() + '"'
+        return text
     return '"' + str(_canonical(value)) + '"'  # ASCII: no escapes
 
 
@@ -146,6 +157,7 @@ _TEMPLATE = (
     + '],"extras":[%s]}'
 )
 _FIELDS_OF = attrgetter(*_FIELD_NAMES)
+_JUST_STR = {str}
 
 
 def _document_text(line: BillingLine) -> str:
@@ -158,11 +170,16 @@ def _document_text(line: BillingLine) -> str:
     except KeyError:
         return _reference_text(line)
     extras = line.extras
-    if extras:
+    if not extras:
+        texts.append("")
+    elif set(map(type, extras)) == _JUST_STR and set(map(type, extras.values())) == _JUST_STR:
+        # Plain strings (as readers give them) are their own str(), and the keys are distinct,
+        # so the items sort as the [key, value] pairs do.
+        texts.append(",".join(["[" + _json_text(k) + "," + _json_text(v) + "]"
+                               for k, v in sorted(extras.items())]))
+    else:
         pairs = sorted([str(k), str(v)] for k, v in extras.items())
         texts.append(",".join(f"[{_json_text(k)},{_json_text(v)}]" for k, v in pairs))
-    else:
-        texts.append("")
     return _TEMPLATE % tuple(texts)
 
 

@@ -129,8 +129,8 @@ def check_money(value: object) -> Decimal:
 
 def money_bind(value: Decimal | None, dialect_name: str) -> Any:
     """What :class:`Money` binds for ``value`` on a dialect, for code that writes many rows
-    through the DBAPI directly (a settle's statement lines, issue 6): the same text on SQLite,
-    an equal Decimal on PostgreSQL, the same error for a value that does not fit. Positional
+    through the DBAPI directly (``db/bulk_insert.py``, issue 6): the same text on SQLite, the
+    same canonical Decimal on PostgreSQL, the same error for a value that does not fit. Positional
     notation with its trailing zeros stripped is the canonical text, at a third of the cost
     of :func:`check_money`; anything unusual takes :func:`check_money`'s path."""
     if value is None:
@@ -146,7 +146,7 @@ def money_bind(value: Decimal | None, dialect_name: str) -> Any:
         whole = len(text) - (1 if text[0] == "-" else 0) - (len(text) - point if point >= 0 else 0)
         places = len(text) - point - 1 if point >= 0 else 0
         if places <= MONEY_SCALE and whole <= MONEY_INTEGER_DIGITS:
-            return value if dialect_name == "postgresql" else text
+            return Decimal(text) if dialect_name == "postgresql" else text
     exact = check_money(value)
     return exact if dialect_name == "postgresql" else format(exact, "f")
 

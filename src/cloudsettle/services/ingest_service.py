@@ -18,12 +18,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
 from cloudsettle.core.findings import FindingKind
 from cloudsettle.core.lines import BillingLine
 from cloudsettle.core.revisions import LineOutcome, classify, content_hash
+from cloudsettle.db.bulk_insert import BulkInsert
 from cloudsettle.db.models import (
     BillingLineRow,
     FindingRow,
@@ -40,7 +41,7 @@ from cloudsettle.services.categories import configured_categories
 from cloudsettle.services.errors import BadInput
 from cloudsettle.services.ingest_shortcut import earlier_reading, reading_key, record_ingest, replay
 from cloudsettle.services.key_chunks import key_chunks
-from cloudsettle.services.records import revision_values
+from cloudsettle.services.records import REVISION_COLUMNS, revision_tuple
 from cloudsettle.services.validation_service import BatchChecks, header_of
 from cloudsettle.store.ingest import BatchSink
 from cloudsettle.store.lines import LineStore
@@ -249,6 +250,27 @@ def apply_batch(
     return report
 
 
+#: The columns of a new ``billing_lines`` head, in the order :func:`_apply_chunk` gives them.
+_HEAD_COLUMNS = ("provider", "line_id", "current_revision", "first_batch_id", "updated_at")
+
+
+@dataclass
+class _Writers:
+    """A batch's bulk inserts of heads and revisions (issue 6: straight to the DBAPI, each value
+    bound as its column type binds it, repeats remembered across the batch's chunks)."""
+
+    heads: BulkInsert
+    revisions: BulkInsert
+
+    @classmethod
+    def of(cls, session: Session) -> _Writers:
+        dialect = session.get_bind().dialect
+        return cls(
+            BulkInsert(cast(Table, BillingLineRow.__table__), _HEAD_COLUMNS, dialect),
+            BulkInsert(cast(Table, LineRevisionRow.__table__), REVISION_COLUMNS, dialect),
+        )
+
+
 def _read_rows(
     session: Session,
     batch: IngestBatchRow,
@@ -260,6 +282,7 @@ def _read_rows(
     """Record bad rows and apply the good ones chunk by chunk."""
     in_file: dict[tuple[str, str], set[str]] = {}
     chunk: list[tuple[int, BillingLine]] = []
+    writers = _Writers.of(session)
     for row_number, item in items:
         if isinstance(item, RowError):
             report.errors.append(item)
@@ -278,9 +301,9 @@ def _read_rows(
             continue
         chunk.append((row_number, item))
         if len(chunk) >= CHUNK_ROWS:
-            _apply_chunk(session, batch, stamp, chunk, in_file, report, sink)
+            _apply_chunk(session, batch, stamp, chunk, in_file, report, sink, writers)
             chunk = []
-    _apply_chunk(session, batch, stamp, chunk, in_file, report, sink)
+    _apply_chunk(session, batch, stamp, chunk, in_file, report, sink, writers)
 
 
 def _apply_chunk(
@@ -290,7 +313,8 @@ def _apply_chunk(
     chunk: list[tuple[int, BillingLine]],
     in_file: dict[tuple[str, str], set[str]],
     report: IngestReport,
-    sink: BatchSink | None = None,
+    sink: BatchSink | None,
+    writers: _Writers,
 ) -> None:
     """Classify one chunk against the store (which holds the earlier chunks already) and
     write its new revisions."""
@@ -337,7 +361,7 @@ def _apply_chunk(
     known = set(heads)
     new_heads: dict[tuple[str, str], int] = {}
     moved_heads: dict[tuple[str, str], int] = {}
-    revisions: list[dict[str, Any]] = []
+    revisions: list[tuple[Any, ...]] = []
     to_sink: list[tuple[BillingLine, int]] = []
     for (row_number, _, _), classified in zip(fresh, classification.lines, strict=True):
         outcome = classified.outcome
@@ -350,7 +374,7 @@ def _apply_chunk(
         (moved_heads if key in known else new_heads)[key] = revision
         to_sink.append((classified.line, revision))
         revisions.append(
-            revision_values(
+            revision_tuple(
                 classified.line,
                 revision=revision,
                 batch_id=batch.id,
@@ -360,17 +384,13 @@ def _apply_chunk(
         )
     # Heads first (revisions point at them), in bulk: one statement per kind, not one per row,
     # and no ORM object per row (issue 6: building and flushing those was most of an ingest).
-    # The inserts go to the tables (Core executemany), not through the ORM's bulk path, which
-    # looked at every row's dict again for the same columns and types.
+    # The inserts go to the DBAPI's executemany (db/bulk_insert.py), neither through the ORM's
+    # bulk path nor through Core's per-value bind processing.
     session.flush()
+    connection = session.connection()
     if new_heads:
-        session.execute(
-            insert(cast(Table, BillingLineRow.__table__)),
-            [
-                {"provider": p, "line_id": i, "current_revision": r, "first_batch_id": batch.id,
-                 "updated_at": stamp}
-                for (p, i), r in new_heads.items()
-            ],
+        writers.heads.execute(
+            connection, [(p, i, r, batch.id, stamp) for (p, i), r in new_heads.items()]
         )
     if moved_heads:
         session.execute(
@@ -380,8 +400,7 @@ def _apply_chunk(
                 for (p, i), r in moved_heads.items()
             ],
         )
-    if revisions:
-        session.execute(insert(cast(Table, LineRevisionRow.__table__)), revisions)
+    writers.revisions.execute(connection, revisions)
     if sink is not None:
         sink.add([line for line, _ in to_sink], [revision for _, revision in to_sink])
 

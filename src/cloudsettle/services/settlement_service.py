@@ -25,9 +25,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from itertools import islice
 from pathlib import Path
-from typing import TypeVar
+from typing import TypeVar, cast
 
-from sqlalchemy import Row, delete, select
+from sqlalchemy import Row, Table, delete, select
 from sqlalchemy.orm import Session
 
 from cloudsettle.core.agreements import Agreement
@@ -38,6 +38,7 @@ from cloudsettle.core.periods import parse_period
 from cloudsettle.core.settlement.book import MappedBook
 from cloudsettle.core.settlement.model import COMPONENT_NAMES, ManualAdjustment, Statement
 from cloudsettle.core.settlement.run import FinalizedStatement, RunResult, applies, settle_period
+from cloudsettle.db.bulk_insert import BulkInsert
 from cloudsettle.db.guards import AppendOnlyError
 from cloudsettle.db.models import (
     AgreementRow,
@@ -50,7 +51,6 @@ from cloudsettle.db.models import (
     StatementLineRow,
     StatementRow,
 )
-from cloudsettle.db.types import money_bind
 from cloudsettle.services import case_service, validation_service
 from cloudsettle.services.audit import now, record
 from cloudsettle.services.book_loader import LoadedBook
@@ -769,22 +769,18 @@ def _store_statements(
     ]
     session.add_all(rows)
     session.flush()
-    dialect = session.get_bind().dialect.name
     values = (
-        _line_values(row.id, seq, sl, revisions, dialect)
+        _line_values(row.id, seq, sl, revisions)
         for row, s in zip(rows, statements, strict=True)
         for seq, sl in enumerate(calc.lines_of(s), start=1)
     )
-    # Straight to the DBAPI's executemany with the values Money binds (``money_bind``): a
+    # Straight to the DBAPI's executemany, bound as the column types bind (db/bulk_insert.py): a
     # million lines through the ORM's bind processing cost more than computing them (issue 6).
     # In batches of LINE_BATCH rows, so a million lines are never a million tuples at once.
+    writer = BulkInsert(cast(Table, StatementLineRow.__table__), _LINE_COLUMNS, session.get_bind().dialect)
     connection = session.connection()
-    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    # Names from the model and placeholders only: no value is spliced in.
-    sql = (f"INSERT INTO {StatementLineRow.__tablename__} ({', '.join(_LINE_COLUMNS)}) "  # noqa: S608
-           f"VALUES ({', '.join([mark] * len(_LINE_COLUMNS))})")
     while batch := list(islice(values, LINE_BATCH)):
-        connection.exec_driver_sql(sql, batch)
+        writer.execute(connection, batch)
     for row, s in zip(rows, statements, strict=True):
         for ppa in s.prior_period_adjustments:
             corrected = session.scalars(
@@ -843,15 +839,13 @@ _LINE_COLUMNS = ("statement_id", "seq", "provider", "line_id", "revision", "role
 
 
 def _line_values(
-    statement_id: int, seq: int, sl: LineResult, revisions: Mapping[tuple[str, str], int], dialect: str
+    statement_id: int, seq: int, sl: LineResult, revisions: Mapping[tuple[str, str], int]
 ) -> tuple[object, ...]:
-    """The bound values of one statement line, in :data:`_LINE_COLUMNS` order."""
+    """The values of one statement line, in :data:`_LINE_COLUMNS` order."""
     return (
         statement_id, seq, sl.provider, sl.line_id, revisions.get((sl.provider, sl.line_id), 0), sl.role,
-        money_bind(sl.fraction, dialect), sl.deal_id, money_bind(sl.base, dialect),
-        money_bind(sl.fx_rate, dialect), sl.rule_id, money_bind(sl.rate, dialect),
-        money_bind(sl.amount, dialect), money_bind(sl.shown, dialect), money_bind(sl.tier_uplift, dialect),
-        money_bind(sl.tier_uplift_shown, dialect), ",".join(sl.reasons), sl.original_line_id,
+        sl.fraction, sl.deal_id, sl.base, sl.fx_rate, sl.rule_id, sl.rate, sl.amount, sl.shown,
+        sl.tier_uplift, sl.tier_uplift_shown, ",".join(sl.reasons), sl.original_line_id,
     )
 
 

@@ -20,7 +20,7 @@ import gzip
 import io
 import json
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -35,6 +35,7 @@ from cloudsettle.core.checks import (
     check_totals,
     check_volume,
 )
+from cloudsettle.core.checks.completeness import required_fields
 from cloudsettle.core.findings import Finding
 from cloudsettle.core.lines import BillingLine
 from cloudsettle.core.money import ZERO, D
@@ -52,6 +53,8 @@ DRIFT_PERIODS = "drift_periods"
 TOTALS_TOLERANCE = "totals_tolerance"
 #: Earlier months a customer needs before its volume has a baseline (one month is noise).
 MIN_HISTORY = 2
+#: How many time-window verdicts a batch remembers before it starts afresh.
+_WINDOW_MEMO = 1 << 16
 
 
 def _decimal_setting(session: Session, key: str, default: str) -> Decimal:
@@ -125,6 +128,11 @@ class BatchChecks:
         self.provider, self.source = provider, source
         self.findings: list[Finding] = []
         self.accounts: dict[tuple[str, date], set[str]] = {}
+        #: ``required_fields`` by (provider, charge category): all it reads of a line.
+        self._required: dict[tuple[str, str], tuple[str, ...]] = {}
+        #: Whether ``check_time_window`` flags a line, by (provider, charge start, charge end,
+        #: bill month): all it reads of a line that is not a correction, but the id it names.
+        self._in_window: dict[tuple[str, datetime, datetime, date], bool] = {}
 
     def watch(self, items: Iterable[Row]) -> Iterator[Row]:
         """Pass the rows through unchanged, checking each line on the way (in row order, each
@@ -132,15 +140,42 @@ class BatchChecks:
         findings, accounts = self.findings, self.accounts
         for row_number, item in items:
             if isinstance(item, BillingLine):
-                one = (item,)
-                findings += check_completeness(one)
-                findings += check_time_window(one)
+                if self._may_be_incomplete(item):
+                    findings += check_completeness((item,))
+                if self._may_be_outside(item):
+                    findings += check_time_window((item,))
                 key = (item.provider, item.billing_period)
                 seen = accounts.get(key)
                 if seen is None:
                     seen = accounts[key] = set()
                 seen.add(item.account_id)
             yield row_number, item
+
+    def _may_be_incomplete(self, line: BillingLine) -> bool:
+        """Whether ``check_completeness`` could flag ``line`` (issue 6: the fields a line needs
+        are worked out once per provider and category, not once per line)."""
+        key = (line.provider, line.charge_category.value)
+        required = self._required.get(key)
+        if required is None:
+            required = self._required[key] = required_fields(line)
+        return any(getattr(line, name) in ("", None) for name in required)
+
+    def _may_be_outside(self, line: BillingLine) -> bool:
+        """Whether ``check_time_window`` could flag ``line``: its verdict on lines with the same
+        provider, UTC charge times and bill month, remembered (bills repeat their hours and days).
+        Times in another zone are not remembered: equal wall times there may be other instants."""
+        if line.is_correction:  # exempt
+            return False
+        start, end = line.charge_start, line.charge_end
+        if start.tzinfo is not UTC or end.tzinfo is not UTC:
+            return True
+        key = (line.provider, start, end, line.billing_period)
+        flagged = self._in_window.get(key)
+        if flagged is None:
+            if len(self._in_window) >= _WINDOW_MEMO:
+                self._in_window.clear()
+            flagged = self._in_window[key] = bool(check_time_window((line,)))
+        return flagged
 
     def finish(self, session: Session, *, batch_id: int, file_name: str, columns: Sequence[str] | None,
                actor: str) -> list[Finding]:
