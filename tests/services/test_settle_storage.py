@@ -28,6 +28,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from benchmarks import bill_generator as gen
+from cloudsettle.core.ledger_chain import canonical
 from cloudsettle.core.settlement.model import COMPONENT_NAMES, Statement
 from cloudsettle.db.guards import AppendOnlyError
 from cloudsettle.db.models import (
@@ -45,7 +46,7 @@ from cloudsettle.services.config_service import load_config_file
 from cloudsettle.services.errors import BadInput, ServiceError
 from cloudsettle.services.ingest_service import ingest_file
 from cloudsettle.services.line_results import LineResult
-from cloudsettle.services.runs import BULK, ENGINE, REFERENCE, load_book_as_of, set_setting
+from cloudsettle.services.runs import BULK, ENGINE, REFERENCE, load_book_as_of, results_document, set_setting
 from cloudsettle.services.settlement_service import adjust, approve, compute, finalize, fingerprints, settle
 
 GOLDEN = Path(__file__).parents[1] / "golden" / "cases"
@@ -137,6 +138,12 @@ def test_stored_rows_are_the_computed_statements(
             total += len(lines)
         assert total == session.scalar(select(func.count()).select_from(StatementLineRow))
         assert total >= 300
+        # The recorded results, assembled from each statement's entry, are the whole document's
+        # one canonical spelling (runs.results_text against canonical(results_document(...))).
+        recorded = session.get(RunInputRow, summary.run_id)
+        assert recorded is not None
+        assert recorded.results == canonical(results_document(calc.result, calc.line_results))
+        assert json.loads(recorded.results)["statements"]
         if session.get_bind().dialect.name == "sqlite":
             # Money is stored as canonical text: what the fast bind path writes, read raw.
             columns = ", ".join(MONEY_COLUMNS)

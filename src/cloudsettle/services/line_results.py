@@ -14,8 +14,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cloudsettle.core.settlement.model import Statement, StatementLine
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 #: (partner id, agreement id): one statement of a run.
 StatementKey = tuple[str, str]
@@ -57,22 +61,65 @@ _COLUMNS = ("partner_id", "agreement_id", "provider", "line_id", "role", "fracti
             "original_line_id")
 
 
-def read_results(path: Path) -> dict[StatementKey, list[LineResult]]:
-    """Summary mode's Parquet (written in statement order, ``seq`` ascending) as lists per statement.
+class ResultTable(Mapping[StatementKey, Sequence[LineResult]]):
+    r"""Summary mode's per-line results, by statement, held as one Arrow table (a few hundred
+    bytes a line) and made into :class:`LineResult`\ s one statement at a time when asked: a
+    settle takes each statement's lines once, so a million lines are never a million objects
+    at once (issue 6: they were the largest part of a settle's peak memory)."""
 
-    Read a row group at a time, column-wise: no intermediate dict per row."""
+    def __init__(self, table: pa.Table) -> None:
+        self._table = table
+        self._spans: dict[StatementKey, tuple[int, int]] = {}
+        start = 0
+        # The rows come in statement order, each statement's rows together (``seq`` ascending).
+        for partner, agreement, count in _runs(table):
+            key = (partner, agreement)
+            if key in self._spans:
+                raise ValueError(f"the lines of statement {partner}/{agreement} are not together")
+            self._spans[key] = (start, count)
+            start += count
+
+    def __getitem__(self, key: StatementKey) -> list[LineResult]:
+        start, count = self._spans[key]
+        return _line_results(self._table.slice(start, count))
+
+    def __iter__(self) -> Iterator[StatementKey]:
+        return iter(self._spans)
+
+    def __len__(self) -> int:
+        return len(self._spans)
+
+
+def _runs(table: pa.Table) -> Iterator[tuple[str, str, int]]:
+    """(partner, agreement, rows) of each run of equal keys, in order, a batch at a time."""
+    key: tuple[str, str] | None = None
+    count = 0
+    for batch in table.select(["partner_id", "agreement_id"]).to_batches(max_chunksize=65_536):
+        for partner, agreement in zip(batch.column(0).to_pylist(), batch.column(1).to_pylist(), strict=True):
+            if (partner, agreement) != key:
+                if key is not None:
+                    yield (*key, count)
+                key, count = (partner, agreement), 0
+            count += 1
+    if key is not None:
+        yield (*key, count)
+
+
+def _line_results(table: pa.Table) -> list[LineResult]:
+    cols = [table.column(name).to_pylist() for name in _COLUMNS[2:]]
+    return [
+        LineResult(provider, line_id, role, fraction, deal_id, base, fx_rate, rule_id, rate, amount, shown,
+                   uplift, uplift_shown, tuple(reasons), original)
+        for (provider, line_id, role, fraction, deal_id, base, fx_rate, rule_id, rate, amount, shown, uplift,
+             uplift_shown, reasons, original) in zip(*cols, strict=True)
+    ]
+
+
+def read_results(path: Path) -> ResultTable:
+    """Summary mode's Parquet (written in statement order, ``seq`` ascending) by statement."""
     import pyarrow.parquet as pq  # only a bulk run needs it; the CLI starts faster without
 
-    out: dict[StatementKey, list[LineResult]] = {}
-    source = pq.ParquetFile(path)
-    for batch in source.iter_batches(columns=list(_COLUMNS), batch_size=65_536):
-        cols = [batch.column(name).to_pylist() for name in _COLUMNS]
-        for (partner, agreement, provider, line_id, role, fraction, deal_id, base, fx_rate, rule_id, rate,
-             amount, shown, uplift, uplift_shown, reasons, original) in zip(*cols, strict=True):
-            out.setdefault((partner, agreement), []).append(LineResult(
-                provider, line_id, role, fraction, deal_id, base, fx_rate, rule_id, rate, amount, shown,
-                uplift, uplift_shown, tuple(reasons), original))
-    return out
+    return ResultTable(pq.read_table(path, columns=list(_COLUMNS)))
 
 
 def results_of(statements: Sequence[Statement]) -> dict[StatementKey, list[LineResult]]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -74,6 +75,12 @@ ENGINE = "engine"
 #: The settlement engines: the reference evaluator (``core.settlement``, the oracle) and
 #: the bulk engine (steps 1–5 in DuckDB, ``compute``); both give the same statements.
 REFERENCE, BULK = "reference", "bulk"
+#: The bulk engine's DuckDB ``memory_limit``: past it, DuckDB spills to the run's temporary folder.
+ENGINE_MEMORY = "engine_memory"
+#: A settle's peak is DuckDB's limit plus the Python side (docs/performance.md): 1 GB keeps a
+#: million-line settle under 2 GiB; the engine alone settles ten million lines within it.
+DEFAULT_ENGINE_MEMORY = "1GB"
+_MEMORY = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
 ENGINES = (REFERENCE, BULK)
 #: Known settings and how their text is checked.
 SETTINGS: dict[str, str] = {
@@ -88,6 +95,7 @@ SETTINGS: dict[str, str] = {
     "totals_tolerance": "difference allowed between a provider's total and its lines (amount)",
     "evidence_max_bytes": "largest evidence file a case accepts (integer bytes)",
     ENGINE: "which engine computes statements: reference (default) or bulk (DuckDB)",
+    ENGINE_MEMORY: f"bulk engine DuckDB memory before it spills to disk (default {DEFAULT_ENGINE_MEMORY})",
 }
 #: Families of settings named ``<prefix>.<suffix>``: what the suffix names, and the value's kind.
 SETTING_FAMILIES: dict[str, tuple[str, str]] = {
@@ -106,6 +114,10 @@ def _check_setting(key: str, value: str) -> str:
         families = ", ".join(f"{p}.<{what.split(':')[0]}>" for p, (what, _) in named)
         raise BadInput(f"unknown setting {key!r}; known: {', '.join(sorted(SETTINGS))} (and {families})")
     text = value.strip()
+    if key == ENGINE_MEMORY:
+        if not _MEMORY.match(text):
+            raise BadInput(f"{key} must be an amount of memory such as 1GB or 512MiB, not {value!r}")
+        return text
     if key == ENGINE:
         if text not in ENGINES:
             raise BadInput(f"{key} must be one of {', '.join(ENGINES)}, not {value!r}")
@@ -138,6 +150,11 @@ def get_setting(session: Session, key: str) -> str | None:
 def engine(session: Session) -> str:
     """The engine settling runs: the ``engine`` setting, else the reference evaluator."""
     return get_setting(session, ENGINE) or REFERENCE
+
+
+def engine_memory(session: Session) -> str:
+    """DuckDB's memory limit for the bulk engine: the ``engine_memory`` setting, else 1GB."""
+    return get_setting(session, ENGINE_MEMORY) or DEFAULT_ENGINE_MEMORY
 
 
 def set_setting(
@@ -399,53 +416,77 @@ def inputs_document(
     }
 
 
+def result_key(s: Statement) -> str:
+    """A statement's key in the results document."""
+    return f"{s.partner_id}/{s.agreement_id}/{s.period.name}"
+
+
+def statement_result(s: Statement, lines: Sequence[LineResult]) -> dict[str, Any]:
+    """One statement's entry in the results document."""
+    return {
+        "version": s.version.version,
+        "currency": s.currency,
+        "components": {n: num(getattr(s.components, n)) for n in COMPONENT_NAMES},
+        "base_total": num(s.base_total),
+        "billed_total": num(s.billed_total),
+        "lines": [
+            [
+                sl.provider,
+                sl.line_id,
+                sl.role,
+                num(sl.amount),
+                num(sl.shown),
+                num(sl.tier_uplift_shown),
+                ",".join(sl.reasons),
+            ]
+            for sl in lines
+        ],
+        "findings": sorted(f"{f.kind.value}:{f.line_id or ''}" for f in s.findings),
+    }
+
+
+def _run_findings(result: RunResult) -> list[str]:
+    return sorted(f"{f.kind.value}:{f.line_id or ''}:{f.agreement_id or ''}" for f in result.findings)
+
+
 def results_document(
     result: RunResult, lines: Mapping[StatementKey, Sequence[LineResult]] | None = None
 ) -> dict[str, Any]:
     """What a run produced, in a form two runs can be compared on (``lines``: the statements'
     lines when the engine kept them apart, summary mode)."""
-    out: dict[str, Any] = {}
-    for s, its_lines in iter_lines(result.statements, lines):
-        out[f"{s.partner_id}/{s.agreement_id}/{s.period.name}"] = {
-            "version": s.version.version,
-            "currency": s.currency,
-            "components": {n: num(getattr(s.components, n)) for n in COMPONENT_NAMES},
-            "base_total": num(s.base_total),
-            "billed_total": num(s.billed_total),
-            "lines": [
-                [
-                    sl.provider,
-                    sl.line_id,
-                    sl.role,
-                    num(sl.amount),
-                    num(sl.shown),
-                    num(sl.tier_uplift_shown),
-                    ",".join(sl.reasons),
-                ]
-                for sl in its_lines
-            ],
-            "findings": sorted(f"{f.kind.value}:{f.line_id or ''}" for f in s.findings),
-        }
-    return {
-        "statements": out,
-        "findings": sorted(
-            f"{f.kind.value}:{f.line_id or ''}:{f.agreement_id or ''}" for f in result.findings
-        ),
-    }
+    out = {result_key(s): statement_result(s, its) for s, its in iter_lines(result.statements, lines)}
+    return {"statements": out, "findings": _run_findings(result)}
+
+
+def results_text(result: RunResult, pieces: Mapping[str, str]) -> str:
+    """``canonical(results_document(result, ...))`` assembled from each statement's entry already
+    made canonical (``pieces``, by :func:`result_key`): a settle makes each entry while it has
+    that statement's lines at hand, and never holds every line's entry as Python objects."""
+    statements = ",".join(f"{canonical_string(key)}:{pieces[key]}" for key in sorted(pieces))
+    findings = json.dumps(_run_findings(result), separators=(",", ":"), ensure_ascii=False)
+    return f'{{"findings":{findings},"statements":{{{statements}}}}}'
+
+
+def canonical_string(text: str) -> str:
+    """A string as :func:`canonical` spells it."""
+    return json.dumps(text, ensure_ascii=False)
 
 
 def record_run(
     session: Session, run_id: int, inputs: dict[str, Any], result: RunResult, cutoff: datetime | None,
-    lines: Mapping[StatementKey, Sequence[LineResult]] | None = None,
+    lines: Mapping[StatementKey, Sequence[LineResult]] | None = None, *,
+    pieces: Mapping[str, str] | None = None,
 ) -> RunInputRow:
-    """Store the run's inputs and results (``lines``: as for :func:`results_document`)."""
+    """Store the run's inputs and results (``lines``: as for :func:`results_document`;
+    ``pieces``: each statement's entry made canonical already, as for :func:`results_text`)."""
     text = canonical(inputs)
     row = RunInputRow(
         run_id=run_id,
         fingerprint=_sha(text),
         cutoff=cutoff,
         inputs=text,
-        results=canonical(results_document(result, lines)),
+        results=(results_text(result, pieces) if pieces is not None
+                 else canonical(results_document(result, lines))),
     )
     session.add(row)
     return row

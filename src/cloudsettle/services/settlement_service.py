@@ -23,7 +23,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
-from itertools import islice
 from pathlib import Path
 from typing import TypeVar, cast
 
@@ -32,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from cloudsettle.core.agreements import Agreement
 from cloudsettle.core.findings import Finding, FindingKind
+from cloudsettle.core.ledger_chain import canonical
 from cloudsettle.core.lines import BillingLine
 from cloudsettle.core.money import ZERO, format_money, minor_unit, quantum
 from cloudsettle.core.periods import parse_period
@@ -63,16 +63,19 @@ from cloudsettle.services.runs import (
     RunHistory,
     cutoff_for,
     engine,
+    engine_memory,
     grace_days,
     inputs_document,
     load_book_as_of,
     record_run,
+    result_key,
     second_approval_threshold,
     statement_fingerprint,
+    statement_result,
 )
 
 FINALIZED = ("settled", "paid")
-#: Statement lines inserted per executemany: bounds the rows held as dicts at once.
+#: Statement lines inserted per executemany: bounds the rows held as tuples at once.
 LINE_BATCH = 50_000
 #: Workspace findings that a person must act on; settle exits 1 while any is open.
 ACTIONABLE = frozenset(
@@ -239,7 +242,7 @@ class _BulkRun:
 
     feed: LineFeed
     result: RunResult
-    line_results: dict[StatementKey, list[LineResult]]
+    line_results: Mapping[StatementKey, Sequence[LineResult]]
     checked_lines: list[BillingLine]
     line_owners: dict[str, list[tuple[str, str]]]
 
@@ -252,6 +255,7 @@ def _settle_bulk(session: Session, loaded: LoadedBook, cutoff: datetime | None, 
     from cloudsettle.compute.backend import BulkSettings  # DuckDB loads only when used
     from cloudsettle.compute.engine import settle_period_summary
 
+    memory = engine_memory(session)
     with tempfile.TemporaryDirectory(prefix="cloudsettle-run-") as folder:
         tell("reading the lines")
         feed = write_line_feed(session, cutoff, Path(folder) / "feed.parquet")
@@ -267,11 +271,11 @@ def _settle_bulk(session: Session, loaded: LoadedBook, cutoff: datetime | None, 
             finalized=history.finalized,
             adjustments=history.adjustments,
             skip=history.skip,
-            settings=BulkSettings(temp_directory=Path(folder) / "spill"),
+            settings=BulkSettings(memory_limit=memory, temp_directory=Path(folder) / "spill"),
             step_started=lambda step: tell(f"rating (SQL step {step})"),
         )
         tell("reading the lines' results")
-        lines = read_results(out) if run.lines_written else {}
+        lines: Mapping[StatementKey, Sequence[LineResult]] = read_results(out) if run.lines_written else {}
         checked = _checked_lines(feed, period)
         owners = owners_of(feed.path, {f.line_id for f in run.result.findings if f.line_id})
     return _BulkRun(feed, run.result, lines, checked, owners)
@@ -295,10 +299,9 @@ def _quiet(stage: str) -> None:
     """No progress line."""
 
 
-def fingerprints(session: Session, c: Computation) -> dict[tuple[str, str], str]:
-    """The inputs fingerprint of each computed statement, by (partner, agreement)."""
-    out: dict[tuple[str, str], str] = {}
-    # One query for every version's fingerprint, not a lookup per statement (issue 6).
+def fingerprinter(session: Session, c: Computation) -> Callable[[Statement, Sequence[LineResult]], str]:
+    """The inputs fingerprint of a computed statement given its lines (one query for every
+    version's fingerprint, not a lookup per statement: issue 6)."""
     stored = {
         (agreement_id, version): fingerprint
         for agreement_id, version, fingerprint in session.execute(
@@ -306,13 +309,21 @@ def fingerprints(session: Session, c: Computation) -> dict[tuple[str, str], str]
                    AgreementVersionRow.fingerprint)
         )
     }
-    for st in c.result.statements:
+
+    def of(st: Statement, lines: Sequence[LineResult]) -> str:
         version_fingerprint = stored.get((st.agreement_id, st.version.version))
         partner = c.loaded.book.partners.get(st.partner_id)
-        out[(st.partner_id, st.agreement_id)] = statement_fingerprint(
+        return statement_fingerprint(
             st, c.loaded.revisions, version_fingerprint if version_fingerprint is not None else "",
-            partner.verification.value if partner else "", c.lines_of(st))
-    return out
+            partner.verification.value if partner else "", lines)
+
+    return of
+
+
+def fingerprints(session: Session, c: Computation) -> dict[tuple[str, str], str]:
+    """The inputs fingerprint of each computed statement, by (partner, agreement)."""
+    of = fingerprinter(session, c)
+    return {(st.partner_id, st.agreement_id): of(st, c.lines_of(st)) for st in c.result.statements}
 
 
 @_collector_paused()
@@ -330,7 +341,6 @@ def settle(session: Session, *, period: str, partner_id: str | None, actor: str,
     calc = compute(session, period=period, partner_id=partner_id, progress=progress)
     tell("storing statements")
     result = calc.result
-    prints = fingerprints(session, calc)
     _delete_statements(session, [s for s in existing if s.status not in FINALIZED])
     session.flush()
 
@@ -348,8 +358,8 @@ def settle(session: Session, *, period: str, partner_id: str | None, actor: str,
     session.flush()
     _supersede_findings(session, period, partner_id)
     modes = {row.id: row.mode for row in session.execute(select(AgreementRow.id, AgreementRow.mode))}
-    rows = _store_statements(session, run.id, calc, calc.loaded.revisions, prepared_by=actor,
-                             stamp=stamp, fingerprints=prints, modes=modes)
+    rows, pieces = _store_statements(session, run.id, calc, calc.loaded.revisions, prepared_by=actor,
+                                     stamp=stamp, fingerprint=fingerprinter(session, calc), modes=modes)
     _store_findings(session, run.id, period, result)
     tell("checking the period")
     # Issue 4: the checks on the period's lines, and cases from blocking findings; a case
@@ -362,7 +372,7 @@ def settle(session: Session, *, period: str, partner_id: str | None, actor: str,
     tell("recording the run's inputs")
     inputs = inputs_document(session, calc.loaded, period=period, partner_id=partner_id, cutoff=calc.cutoff,
                              history=calc.history)
-    record_run(session, run.id, inputs, result, calc.cutoff, calc.line_results)
+    record_run(session, run.id, inputs, result, calc.cutoff, pieces=pieces)
     record(
         session,
         actor=actor,
@@ -751,36 +761,41 @@ def _store_statements(
     *,
     prepared_by: str,
     stamp: datetime,
-    fingerprints: Mapping[tuple[str, str], str],
+    fingerprint: Callable[[Statement, Sequence[LineResult]], str],
     modes: Mapping[str, str],
-) -> list[StatementRow]:
-    """Store a run's statements with their lines and prior-period adjustments, in order.
+) -> tuple[list[StatementRow], dict[str, str]]:
+    """Store a run's statements with their lines and prior-period adjustments, in order, and
+    return them with each statement's entry of the results document (canonical JSON).
 
     The statements go in one flush (the ORM batches it into multi-row INSERTs, ids in
-    statement order) and the lines of all of them in one executemany of plain rows, not an
-    ORM object or a statement per line (issue 6). ``modes`` maps agreement id to mode.
+    statement order); then one pass over the statements takes each one's lines once (on the
+    bulk engine made from the run's results one statement at a time, issue 6) for its
+    fingerprint, its results entry and its ``statement_lines`` rows, which go to the DBAPI's
+    executemany in batches of LINE_BATCH. ``modes`` maps agreement id to mode.
     """
     statements = calc.result.statements
     rows = [
-        _statement_row(run_id, s, prepared_by=prepared_by, stamp=stamp,
-                       fingerprint=fingerprints[(s.partner_id, s.agreement_id)],
+        _statement_row(run_id, s, prepared_by=prepared_by, stamp=stamp, fingerprint=None,
                        mode=modes.get(s.agreement_id, "live"))
         for s in statements
     ]
     session.add_all(rows)
     session.flush()
-    values = (
-        _line_values(row.id, seq, sl, revisions)
-        for row, s in zip(rows, statements, strict=True)
-        for seq, sl in enumerate(calc.lines_of(s), start=1)
-    )
     # Straight to the DBAPI's executemany, bound as the column types bind (db/bulk_insert.py): a
     # million lines through the ORM's bind processing cost more than computing them (issue 6).
-    # In batches of LINE_BATCH rows, so a million lines are never a million tuples at once.
     writer = BulkInsert(cast(Table, StatementLineRow.__table__), _LINE_COLUMNS, session.get_bind().dialect)
     connection = session.connection()
-    while batch := list(islice(values, LINE_BATCH)):
-        writer.execute(connection, batch)
+    pending: list[tuple[object, ...]] = []
+    pieces: dict[str, str] = {}
+    for row, s in zip(rows, statements, strict=True):
+        lines = calc.lines_of(s)
+        row.inputs_fingerprint = fingerprint(s, lines)
+        pieces[result_key(s)] = canonical(statement_result(s, lines))
+        pending.extend(_line_values(row.id, seq, sl, revisions) for seq, sl in enumerate(lines, start=1))
+        if len(pending) >= LINE_BATCH:
+            writer.execute(connection, pending)
+            pending = []
+    writer.execute(connection, pending)
     for row, s in zip(rows, statements, strict=True):
         for ppa in s.prior_period_adjustments:
             corrected = session.scalars(
@@ -801,7 +816,7 @@ def _store_statements(
                     amount=ppa.amount,
                 )
             )
-    return rows
+    return rows, pieces
 
 
 def _statement_row(
