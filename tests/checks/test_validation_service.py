@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from cloudsettle.core.checks import ReportedTotal
 from cloudsettle.core.money import D
-from cloudsettle.db.models import FindingRow, SettingRow
+from cloudsettle.db.models import FindingRow, LineRevisionRow, SettingRow
 from cloudsettle.db.models_workflow import CaseRow
 from cloudsettle.services import validation_service
 from cloudsettle.services.settlement_service import settle
@@ -83,3 +83,23 @@ def test_provider_totals_within_the_tolerance_setting(world: World) -> None:
     assert summary[0].account_id == "C1"
     assert summary[0].service is None
     assert summary[1].account_id is None
+
+
+def test_monthly_volumes_are_exact_sums_of_the_current_revisions(world: World) -> None:
+    """Read back as stored text and summed as Decimals (issue 6): twelve places kept, refunds
+    netted, a revised line counted at its newest revision only, other customers left out."""
+    from cloudsettle.services.ingest_service import ingest_file
+
+    rows = [row("E-1", "Z1", "0.000000000001"), row("E-2", "Z1", "100.10"), row("E-3", "Z2", "5"),
+            row("E-4", "Z1", "-0.100000000001")]
+    path = world.write("exact.csv", HEADER + "\n" + "\n".join(rows) + "\n")
+    world.do(ingest_file, raw_store=world.raw, path=path, provider="focus", actor="loader")
+    revised = world.write("revised.csv", HEADER + "\n" + row("E-2", "Z1", "200.20") + "\n")
+    world.do(ingest_file, raw_store=world.raw, path=revised, provider="focus", actor="loader")
+    with world.sessions() as session:
+        provider = session.scalar(select(LineRevisionRow.provider).where(LineRevisionRow.line_id == "E-1"))
+        assert provider is not None
+        got = validation_service.monthly_volumes(session, provider, {"Z1"}, date(2026, 9, 1),
+                                                 date(2026, 10, 1))
+    assert got == {("Z1", date(2026, 10, 1)): D("200.1")}
+    assert [v.as_tuple() for v in got.values()] == [D("200.1").as_tuple()]  # one spelling on both stores

@@ -24,7 +24,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session
 
 from cloudsettle.core.checks import (
@@ -42,6 +42,7 @@ from cloudsettle.core.money import ZERO, D
 from cloudsettle.core.periods import parse_period
 from cloudsettle.db.models import BillingLineRow, FindingRow, LineRevisionRow
 from cloudsettle.db.models_validation import SourceProfileRow
+from cloudsettle.db.types import canonical_decimal
 from cloudsettle.ingest.errors import RowError
 from cloudsettle.services import case_service
 from cloudsettle.services.audit import now
@@ -208,10 +209,14 @@ def monthly_volumes(session: Session, provider: str, accounts: set[str], first: 
     """Absolute billed volume per (account, bill month) of the current line revisions."""
     out: dict[tuple[str, date], Decimal] = {}
     names = sorted(accounts)
+    # Core with the amounts as their stored text, not ORM rows with each amount canonicalised:
+    # a revision batch spread over every customer reads back most of the month (issue 6).
+    listed_text = cast(LineRevisionRow.list_amount, Text)
+    discount_text = cast(LineRevisionRow.discount_amount, Text)
+    connection = session.connection()
     for start in range(0, len(names), 500):
         query = (
-            select(LineRevisionRow.account_id, LineRevisionRow.billing_period, LineRevisionRow.list_amount,
-                   LineRevisionRow.discount_amount)
+            select(LineRevisionRow.account_id, LineRevisionRow.billing_period, listed_text, discount_text)
             .join(BillingLineRow, (BillingLineRow.provider == LineRevisionRow.provider)
                   & (BillingLineRow.line_id == LineRevisionRow.line_id)
                   & (BillingLineRow.current_revision == LineRevisionRow.revision))
@@ -219,9 +224,9 @@ def monthly_volumes(session: Session, provider: str, accounts: set[str], first: 
                    LineRevisionRow.account_id.in_(names[start:start + 500]),
                    LineRevisionRow.billing_period >= first, LineRevisionRow.billing_period <= last)
         )
-        for account, month, listed, discount in session.execute(query).all():
-            out[(account, month)] = out.get((account, month), ZERO) + listed - discount
-    return {k: abs(v) for k, v in out.items()}
+        for account, month, listed, discount in connection.execute(query):
+            out[(account, month)] = out.get((account, month), ZERO) + Decimal(listed) - Decimal(discount)
+    return {k: canonical_decimal(abs(v)) for k, v in out.items()}  # PostgreSQL's text has 12 places
 
 
 def check_period(
