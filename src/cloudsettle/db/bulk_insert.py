@@ -7,11 +7,11 @@ times, dates and flags, so :class:`BulkInsert` remembers what each column's own 
 gave for a value and binds a repeat without calling it again: what reaches the database is
 what the processor gives, the same text on SQLite and equal values on PostgreSQL.
 
-A value is remembered only where the processor's result depends on the value alone, as
-``==`` and ``hash`` see it: a finite ``Decimal`` (money is canonicalised, so ``1.5`` and
-``1.50`` bind alike), a ``datetime`` whose ``tzinfo`` is UTC (equal ones are the same
-instant and the same wall time), a ``date`` and a ``bool``, each of exactly that type. Any
-other value goes to the processor every time.
+Money is bound by ``types.money_bind`` (what ``Money`` binds, at a third of the cost), not
+remembered. Another value is remembered only where the processor's result depends on the value
+alone, as ``==`` and ``hash`` see it: a finite ``Decimal``, a ``datetime`` whose ``tzinfo`` is
+UTC (equal ones are the same instant and the same wall time), a ``date`` and a ``bool``, each of
+exactly that type. Any other value goes to the processor every time.
 """
 
 from __future__ import annotations
@@ -62,10 +62,10 @@ def column_binder(table: Table, column: str, dialect: Dialect) -> Processor | No
     type_ = table.c[column].type
     processor: Processor | None
     if isinstance(type_, Money):
-        # What Money binds, by the shortcut held to it in tests/db/test_money_fast_path.py.
-        processor = partial(money_bind, dialect_name=dialect.name)
-    else:
-        processor = type_.dialect_impl(dialect).bind_processor(dialect)
+        # What Money binds, by the shortcut held to it in tests/db/test_money_fast_path.py. Not
+        # remembered: hashing a Decimal costs most of what binding it does (1.5 µs and 2 µs).
+        return partial(money_bind, dialect_name=dialect.name)
+    processor = type_.dialect_impl(dialect).bind_processor(dialect)
     if processor is None:
         return None
     python_type: type | None
