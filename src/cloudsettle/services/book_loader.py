@@ -25,11 +25,20 @@ from cloudsettle.services.records import agreement_of, customer_of, deal_of, fx_
 
 @dataclass(frozen=True)
 class LoadedBook:
-    """The book and, for every line, the revision it holds and where that came from."""
+    """The book and, for every line, the revision it holds and where that came from
+    (``sources``: its batch and row; a book fed to the bulk engine keeps only the set of
+    batches, ``batches``, which is all a run records of them)."""
 
     book: Book
     revisions: dict[LineKey, int]
     sources: dict[LineKey, tuple[int, int]]
+    batches: frozenset[int] | None = None
+
+    def batch_ids(self) -> list[int]:
+        """The batches the lines' revisions came from, ascending."""
+        if self.batches is not None:
+            return sorted(self.batches)
+        return sorted({batch for batch, _ in self.sources.values()})
 
 
 def load_book(session: Session) -> LoadedBook:

@@ -46,13 +46,14 @@ _REQUIRABLE = tuple(dict.fromkeys(name for names in DEFAULT_REQUIRED.values() fo
 
 @dataclass(frozen=True)
 class LineFeed:
-    """The book's lines written for the bulk engine, and for each line the revision it holds
-    and the batch and source row that revision came from (as ``LoadedBook`` keeps them)."""
+    """The book's lines written for the bulk engine, for each line the revision it holds (as
+    ``LoadedBook`` keeps them), and the batches those revisions came from (all a run records
+    of their sources: a dict of a million batch and row numbers is not kept for it)."""
 
     path: Path
     lines: int
     revisions: dict[LineKey, int]
-    sources: dict[LineKey, tuple[int, int]]
+    batches: frozenset[int]
 
 
 def write_line_feed(session: Session, cutoff: datetime | None, dest: Path) -> LineFeed:
@@ -74,15 +75,15 @@ def write_line_feed(session: Session, cutoff: datetime | None, dest: Path) -> Li
         query = query.where(LineRevisionRow.ingested_at < cutoff)
     query = query.order_by(LineRevisionRow.provider, LineRevisionRow.line_id, LineRevisionRow.revision)
     revisions: dict[LineKey, int] = {}
-    sources: dict[LineKey, tuple[int, int]] = {}
+    batches: set[int] = set()
     written = 0
     # Core, not the ORM: its row loading costs a third of reading the rows (issue 6).
     result = session.connection().execute(query.execution_options(yield_per=BATCH_ROWS))
     with pq.ParquetWriter(dest, LINE_SCHEMA) as writer:
-        for rows in _newest(result.partitions(), revisions, sources):
+        for rows in _newest(result.partitions(), revisions, batches):
             writer.write_batch(_batch(rows))
             written += len(rows)
-    return LineFeed(dest, written, revisions, sources)
+    return LineFeed(dest, written, revisions, frozenset(batches))
 
 
 def _as_text(column: ColumnElement[Any], name: str, dialect: str) -> ColumnElement[Any]:
@@ -99,10 +100,10 @@ def _as_text(column: ColumnElement[Any], name: str, dialect: str) -> ColumnEleme
 def _newest(
     partitions: Iterator[Sequence[tuple[Any, ...]]],
     revisions: dict[LineKey, int],
-    sources: dict[LineKey, tuple[int, int]],
+    batches: set[int],
 ) -> Iterator[list[tuple[Any, ...]]]:
     """Batches of each key's last row (the rows come by key, then revision), recording its
-    revision and source; a key's revisions may straddle two partitions."""
+    revision and batch; a key's revisions may straddle two partitions."""
     pending: tuple[Any, ...] | None = None
     out: list[tuple[Any, ...]] = []
     for part in partitions:
@@ -111,20 +112,19 @@ def _newest(
                 out.append(pending)
             pending = row
         if len(out) >= BATCH_ROWS:
-            yield _recorded(out, revisions, sources)
+            yield _recorded(out, revisions, batches)
             out = []
     if pending is not None:
         out.append(pending)
     if out:
-        yield _recorded(out, revisions, sources)
+        yield _recorded(out, revisions, batches)
 
 
-def _recorded(
-    rows: list[tuple[Any, ...]], revisions: dict[LineKey, int], sources: dict[LineKey, tuple[int, int]]
-) -> list[tuple[Any, ...]]:
-    for provider, line_id, revision, batch_id, source_row, *_ in rows:
+def _recorded(rows: list[tuple[Any, ...]], revisions: dict[LineKey, int], batches: set[int]
+              ) -> list[tuple[Any, ...]]:
+    for provider, line_id, revision, batch_id, *_ in rows:
         revisions[(provider, line_id)] = revision
-        sources[(provider, line_id)] = (batch_id, source_row)
+        batches.add(batch_id)
     return rows
 
 

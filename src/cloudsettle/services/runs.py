@@ -385,7 +385,7 @@ def inputs_document(
         "partner": partner_id,
         "cutoff": cutoff.isoformat() if cutoff else None,
         "lines": [[p, line, loaded.revisions[(p, line)]] for p, line in keys],
-        "batches": sorted({loaded.sources[k][0] for k in keys}),
+        "batches": loaded.batch_ids(),
         "agreement_versions": table(AgreementVersionRow, AgreementVersionRow.agreement_id,
                                     AgreementVersionRow.version),
         "agreements": table(AgreementRow, AgreementRow.id),

@@ -212,14 +212,14 @@ def compute(
         finalized[a.id] = fins
         adjustments[a.id] = entered.get((a.partner_id, a.id), [])
     history = RunHistory(carried, finalized, adjustments, finalized_here)
-    tell("rating")
     line_results: Mapping[StatementKey, Sequence[LineResult]]
-    if chosen_engine == BULK:
+    if chosen_engine == BULK:  # its stages: reading the lines, rating, reading their results
         bulk = _settle_bulk(session, loaded, cutoff, period, partner_id, history, tell)
-        return Computation(replace(loaded, revisions=bulk.feed.revisions, sources=bulk.feed.sources),
+        return Computation(replace(loaded, revisions=bulk.feed.revisions, batches=bulk.feed.batches),
                            history, cutoff, bulk.result, chosen_engine, bulk.line_results,
                            bulk.checked_lines, bulk.line_owners)
     else:
+        tell("rating")
         result = settle_period(
             book,
             period,
