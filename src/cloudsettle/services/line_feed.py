@@ -33,7 +33,8 @@ from cloudsettle.core.checks.completeness import DEFAULT_REQUIRED
 from cloudsettle.core.lines import BillingLine
 from cloudsettle.core.periods import Period
 from cloudsettle.core.settlement.book import LineKey
-from cloudsettle.db.models import BillingLineRow, LineRevisionRow
+from cloudsettle.db.models import LineRevisionRow
+from cloudsettle.services.runs import as_of
 
 #: Rows per Arrow batch (and Parquet row group): bounded memory whatever the month's size. A batch
 #: is held as Python tuples before it becomes Arrow (about 1.7 KB a row: 28 MB at this size).
@@ -41,6 +42,8 @@ BATCH_ROWS = 16_384
 _AMOUNTS = frozenset(n for n in LINE_SCHEMA.names if LINE_SCHEMA.field(n).type == AMOUNT)
 _INSTANTS = frozenset(n for n in LINE_SCHEMA.names if LINE_SCHEMA.field(n).type == INSTANT)
 #: Every field some completeness rule can require: a line with none of them empty passes.
+#: provider, line id, revision and batch come before the line's columns in a fed row.
+_KEY_COLUMNS = 4
 _REQUIRABLE = tuple(dict.fromkeys(name for names in DEFAULT_REQUIRED.values() for name in names))
 
 
@@ -62,18 +65,8 @@ def write_line_feed(session: Session, cutoff: datetime | None, dest: Path) -> Li
     table = LineRevisionRow.__table__
     dialect = session.get_bind().dialect.name
     columns = [_as_text(table.c[name], name, dialect) for name in LINE_SCHEMA.names]
-    query = select(table.c.provider, table.c.line_id, table.c.revision, table.c.batch_id,
-                   table.c.source_row, *columns)
-    if cutoff is None:
-        query = query.join(
-            BillingLineRow,
-            (BillingLineRow.provider == LineRevisionRow.provider)
-            & (BillingLineRow.line_id == LineRevisionRow.line_id)
-            & (BillingLineRow.current_revision == LineRevisionRow.revision),
-        )
-    else:
-        query = query.where(LineRevisionRow.ingested_at < cutoff)
-    query = query.order_by(LineRevisionRow.provider, LineRevisionRow.line_id, LineRevisionRow.revision)
+    query = as_of(select(table.c.provider, table.c.line_id, table.c.revision, table.c.batch_id, *columns),
+                  cutoff)
     revisions: dict[LineKey, int] = {}
     batches: set[int] = set()
     written = 0
@@ -129,8 +122,8 @@ def _recorded(rows: list[tuple[Any, ...]], revisions: dict[LineKey, int], batche
 
 
 def _batch(rows: list[tuple[Any, ...]]) -> pa.RecordBatch:
-    """One batch of :data:`LINE_SCHEMA` from rows of (key, revision, batch, source row, columns)."""
-    columns = list(zip(*rows, strict=True))[5:]
+    """One batch of :data:`LINE_SCHEMA` from rows of (key, revision, batch, columns)."""
+    columns = list(zip(*rows, strict=True))[_KEY_COLUMNS:]
     arrays = [_array(name, list(values)) for name, values in zip(LINE_SCHEMA.names, columns, strict=True)]
     return pa.RecordBatch.from_arrays(arrays, schema=LINE_SCHEMA)
 

@@ -24,9 +24,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, Select, select
 from sqlalchemy.orm import Session
 
 from cloudsettle.core.fx import FxTable
@@ -229,6 +229,25 @@ def _plain_rows(session: Session, model: type[Base], *order_by: Any) -> list[Row
 _REVISION_KEY = ("provider", "line_id", "revision", "batch_id", "source_row")
 
 
+_Q = TypeVar("_Q", bound=Select[Any])
+
+
+def as_of(query: _Q, cutoff: datetime | None) -> _Q:
+    """A query of ``line_revisions`` narrowed to what a run with ``cutoff`` reads, in the walk
+    order of both engines (provider, line id, revision): the current revisions without a
+    cutoff, else every revision ingested before it (the caller keeps each line's last)."""
+    if cutoff is None:
+        query = query.join(
+            BillingLineRow,
+            (BillingLineRow.provider == LineRevisionRow.provider)
+            & (BillingLineRow.line_id == LineRevisionRow.line_id)
+            & (BillingLineRow.current_revision == LineRevisionRow.revision),
+        )
+    else:
+        query = query.where(LineRevisionRow.ingested_at < cutoff)
+    return query.order_by(LineRevisionRow.provider, LineRevisionRow.line_id, LineRevisionRow.revision)
+
+
 def load_book_as_of(session: Session, cutoff: datetime | None, *, with_lines: bool = True) -> LoadedBook:
     """Like :func:`~cloudsettle.services.book_loader.load_book`, but each line at its newest
     revision ingested before ``cutoff`` (lines first seen after it are left out).
@@ -252,20 +271,9 @@ def load_book_as_of(session: Session, cutoff: datetime | None, *, with_lines: bo
     # several times faster and not held in the session's identity map, and taken apart by
     # position (issue 6).
     table = LineRevisionRow.__table__
-    query = select(*(table.c[name] for name in (*_REVISION_KEY, *LINE_COLUMNS)))
-    if cutoff is None:
-        query = query.join(
-            BillingLineRow,
-            (BillingLineRow.provider == LineRevisionRow.provider)
-            & (BillingLineRow.line_id == LineRevisionRow.line_id)
-            & (BillingLineRow.current_revision == LineRevisionRow.revision),
-        )
-    else:
-        query = query.where(LineRevisionRow.ingested_at < cutoff)
+    query = as_of(select(*(table.c[name] for name in (*_REVISION_KEY, *LINE_COLUMNS))), cutoff)
     newest: dict[LineKey, tuple[int, int, int, Sequence[Any]]] = {}
-    for provider, line_id, revision, batch_id, source_row, *values in session.execute(
-        query.order_by(LineRevisionRow.provider, LineRevisionRow.line_id, LineRevisionRow.revision)
-    ):
+    for provider, line_id, revision, batch_id, source_row, *values in session.execute(query):
         newest[(provider, line_id)] = (revision, batch_id, source_row, values)
     lines = [line_of_values(values) for _, _, _, values in newest.values()]
     revisions = {k: revision for k, (revision, _, _, _) in newest.items()}
