@@ -121,7 +121,7 @@ def bound(dialect: str, value: object) -> tuple[str, object]:
     return outcomes[0]
 
 
-@settings(max_examples=3000, deadline=None, derandomize=True)
+@settings(max_examples=1500, deadline=None, derandomize=True)
 @given(value=decimals())
 def test_the_direct_bind_binds_what_the_column_type_binds(value: Decimal) -> None:
     sqlite_text = bound("sqlite", value)

@@ -123,7 +123,7 @@ def _lines(draw: st.DrawFn) -> list[BillingLine]:
 _ZONES = st.sampled_from(["UTC", "Asia/Shanghai", "Pacific/Kiritimati", "Etc/GMT+12", "America/St_Johns"])
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(lines=_lines(), zone=_ZONES)
 def test_candidates_hold_every_finding(lines: list[BillingLine], zone: str, tmp_path: Path) -> None:
     path = tmp_path / "lines.parquet"

@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from cloudsettle.services import line_results
 from cloudsettle.services.line_results import _COLUMNS, LineResult, ResultTable, read_results
 
 AMOUNT = pa.decimal128(38, 12)
@@ -44,11 +45,12 @@ def _expected(rows: list[dict[str, object]]) -> dict[tuple[str, str], list[LineR
     return out
 
 
-def test_statements_come_back_whole_and_in_order(tmp_path: Path) -> None:
-    keys = [("P1", "A1")] * 5 + [("P2", "A2")] * 70_000 + [("P1", "A3")] + [("P3", "A1")] * 2
+def test_statements_come_back_whole_and_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(line_results, "_KEY_BATCH", 1_000)  # keys read 1,000 rows at a time
+    keys = [("P1", "A1")] * 5 + [("P2", "A2")] * 2_500 + [("P1", "A3")] + [("P3", "A1")] * 2
     rows = _rows(keys)
     path = tmp_path / "lines.parquet"
-    pq.write_table(pa.Table.from_pylist(rows, schema=_schema()), path, row_group_size=1000)
+    pq.write_table(pa.Table.from_pylist(rows, schema=_schema()), path, row_group_size=700)
     table = read_results(path)
     want = _expected(rows)
     assert list(table) == [("P1", "A1"), ("P2", "A2"), ("P1", "A3"), ("P3", "A1")]  # statement order
@@ -56,7 +58,7 @@ def test_statements_come_back_whole_and_in_order(tmp_path: Path) -> None:
     for key, lines in want.items():
         assert table[key] == lines
     assert table.get(("P9", "A9")) is None
-    assert table[("P2", "A2")][69_999].line_id == "l70004"  # a run of keys across batches of 65,536
+    assert table[("P2", "A2")][2_499].line_id == "l2504"  # a run of keys across three batches of keys
 
 
 def test_a_statement_split_in_two_is_refused() -> None:

@@ -90,11 +90,15 @@ class ResultTable(Mapping[StatementKey, Sequence[LineResult]]):
         return len(self._spans)
 
 
+#: Rows whose statement keys are made Python strings at a time (bounds that copy's memory).
+_KEY_BATCH = 65_536
+
+
 def _runs(table: pa.Table) -> Iterator[tuple[str, str, int]]:
     """(partner, agreement, rows) of each run of equal keys, in order, a batch at a time."""
     key: tuple[str, str] | None = None
     count = 0
-    for batch in table.select(["partner_id", "agreement_id"]).to_batches(max_chunksize=65_536):
+    for batch in table.select(["partner_id", "agreement_id"]).to_batches(max_chunksize=_KEY_BATCH):
         for partner, agreement in zip(batch.column(0).to_pylist(), batch.column(1).to_pylist(), strict=True):
             if (partner, agreement) != key:
                 if key is not None:
