@@ -72,42 +72,33 @@ _FEW_TIMES = st.sampled_from(
 )
 
 
+#: A plain revision row, by column; tests change the columns they are about.
+_PLAIN: dict[str, object] = dict(zip(REVISION_COLUMNS, (
+    "p", "l", 1, 1, 2, "h", "a", datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 10, 1, tzinfo=UTC),
+    date(2026, 10, 1), Decimal(1), "CNY", Decimal(0), Decimal(0), Decimal(0), "s", "c", "usage", "other",
+    "r", "", "", "", "", False, None, None, "{}", datetime(2026, 10, 1, tzinfo=UTC),
+), strict=True))
+
+
+def _row(**values: object) -> tuple[object, ...]:
+    """A revision row's values in :data:`REVISION_COLUMNS` order: ``values`` over :data:`_PLAIN`."""
+    unknown = set(values) - set(_PLAIN)
+    assert not unknown, unknown
+    return tuple(values.get(name, _PLAIN[name]) for name in REVISION_COLUMNS)
+
+
 @st.composite
 def _rows(draw: st.DrawFn) -> tuple[Any, ...]:
     """A revision row's values in :data:`REVISION_COLUMNS` order (amounts and times drawn from
     small pools too, so that equal values, spelled alike or not, repeat)."""
     amount = st.one_of(_AMOUNTS, st.sampled_from([Decimal("2.50"), Decimal("2.5"), Decimal("25E-1")]))
     instant = st.one_of(_TIMES, _FEW_TIMES)
-    return (
-        "p",
-        draw(st.text(max_size=5)),
-        draw(st.integers(1, 5)),
-        1,
-        2,
-        "h",
-        "a",
-        draw(instant),
-        draw(instant),
-        draw(st.dates()),
-        draw(amount),
-        "CNY",
-        draw(amount),
-        draw(amount),
-        draw(amount),
-        "s",
-        "c",
-        "usage",
-        "other",
-        "r",
-        "",
-        "",
-        "",
-        "",
-        draw(st.booleans()),
-        draw(st.none() | instant),
-        draw(st.none() | st.text(max_size=3)),
-        "{}",
-        draw(instant),
+    return _row(
+        line_id=draw(st.text(max_size=5)), revision=draw(st.integers(1, 5)),
+        charge_start=draw(instant), charge_end=draw(instant), billing_period=draw(st.dates()),
+        list_amount=draw(amount), discount_amount=draw(amount), voucher_amount=draw(amount),
+        tax_amount=draw(amount), is_correction=draw(st.booleans()), paid_at=draw(st.none() | instant),
+        original_line_id=draw(st.none() | st.text(max_size=3)), ingested_at=draw(instant),
     )
 
 
@@ -150,39 +141,7 @@ def test_bound_rows_are_what_the_column_types_bind(dialect_name: str, rows: list
 def test_a_value_the_column_refuses_is_refused_alike(dialect_name: str, column: str, bad: object) -> None:
     dialect = DIALECTS[dialect_name]
     bulk = BulkInsert(REVISIONS, REVISION_COLUMNS, dialect)
-    good = [
-        (
-            "p",
-            "l",
-            1,
-            1,
-            2,
-            "h",
-            "a",
-            datetime(2026, 10, 1, tzinfo=UTC),
-            datetime(2026, 10, 1, tzinfo=UTC),
-            date(2026, 10, 1),
-            Decimal(1),
-            "CNY",
-            Decimal(0),
-            Decimal(0),
-            Decimal(0),
-            "s",
-            "c",
-            "usage",
-            "other",
-            "r",
-            "",
-            "",
-            "",
-            "",
-            False,
-            None,
-            None,
-            "{}",
-            datetime(2026, 10, 1, tzinfo=UTC),
-        )
-    ]
+    good = [_row()]
     bulk.bound(good)  # the good values are remembered first
     row: list[object] = list(good[0])
     row[REVISION_COLUMNS.index(column)] = bad
