@@ -1,8 +1,8 @@
 """Our FOCUS export through the FinOps Foundation's focus-validator 2.2.1, and the gate.
 
-Runs ``scripts/focus-validate`` for real (it builds ``.venv-focus/`` with
-Python 3.12 the first time, about 40 s). Set ``CLOUDSETTLE_SKIP_FOCUS_VALIDATOR=1``
-to skip it where that venv cannot be built.
+Runs ``scripts/focus-validate`` for real (it builds its venv in the user's cache with
+Python 3.12 the first time, about 40 s; later runs and fresh clones reuse it). Set
+``CLOUDSETTLE_SKIP_FOCUS_VALIDATOR=1`` to skip it where that venv cannot be built.
 """
 
 from __future__ import annotations
