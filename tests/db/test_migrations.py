@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -12,7 +13,7 @@ from sqlalchemy import Engine, inspect
 
 from cloudsettle.db import models  # noqa: F401 - registers the tables
 from cloudsettle.db.base import Base
-from cloudsettle.db.migrate import MIGRATIONS_DIR, alembic_config, current_revision, upgrade
+from cloudsettle.db.migrate import MIGRATIONS_DIR, alembic_config, current_revision, packaged_heads, upgrade
 
 IGNORED_TABLES = {"alembic_version"}
 
@@ -77,3 +78,32 @@ def test_downgrade_to_base_removes_everything_and_upgrade_restores_it(
     assert current_revision(database_url) is None
     upgrade(database_url)
     assert set(inspect(db_engine).get_table_names()) - IGNORED_TABLES == set(Base.metadata.tables)
+
+
+def test_packaged_heads_are_the_scripts_heads() -> None:
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    assert packaged_heads() == tuple(script.get_heads())
+    assert len(packaged_heads()) == 1
+
+
+def test_upgrade_at_head_only_reads_the_revision_and_below_head_migrates(
+    database_url: str, db_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+    real_upgrade = command.upgrade
+
+    def counted(config: object, revision: str) -> None:
+        calls.append(revision)
+        real_upgrade(config, revision)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(command, "upgrade", counted)
+    upgrade(database_url)
+    assert calls == []  # at head already: Alembic's upgrade is not run
+    previous = ScriptDirectory.from_config(alembic_config(database_url)).get_revision(packaged_heads()[0])
+    assert previous is not None
+    assert isinstance(previous.down_revision, str)
+    command.downgrade(alembic_config(database_url), previous.down_revision)
+    assert current_revision(database_url) == previous.down_revision
+    upgrade(database_url)
+    assert calls == ["head"]
+    assert current_revision(database_url) == packaged_heads()[0]

@@ -6,11 +6,13 @@ wheel migrates the same way as a checkout.
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 from cloudsettle.db.session import make_engine
 
@@ -26,10 +28,24 @@ def alembic_config(url: str) -> Config:
     return config
 
 
+@cache
+def packaged_heads() -> tuple[str, ...]:
+    """The newest revision(s) of the packaged migrations (read once per process)."""
+    return tuple(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
+
+
 def upgrade(url: str, revision: str = "head") -> None:
-    """Migrate the database at ``url`` to ``revision`` (default: the newest). Idempotent."""
+    """Migrate the database at ``url`` to ``revision`` (default: the newest). Idempotent.
+
+    A database already at the newest revision is only asked its revision: every CLI command
+    opens the store through here, and Alembic's full upgrade costs several times more."""
     engine = make_engine(url)
     try:
+        if revision == "head":
+            with engine.connect() as connection:
+                current = MigrationContext.configure(connection).get_current_revision()
+            if (current,) == packaged_heads():
+                return
         with engine.begin() as connection:
             config = alembic_config(url)
             config.attributes["connection"] = connection
