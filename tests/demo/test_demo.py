@@ -190,15 +190,26 @@ def test_output_says_where_the_outputs_are(demo: tuple[Path, str]) -> None:
 
 
 def test_second_run_succeeds_and_keeps_september(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo run twice: first in process, then as ``cloudsettle demo`` (one test, as a demo
+    run costs seconds): the second run re-uses everything and changes nothing."""
     monkeypatch.delenv("CLOUDSETTLE_DATABASE_URL", raising=False)
-    assert _run(tmp_path)[0] == 0
+    code, first = _run(tmp_path)
+    assert code == 0
+    for role in ("admin", "finance", "operator", "sales_ops", "auditor", "partner"):
+        assert role in first
+    assert "demo-finance" in first
+    assert "already created" not in first
     september = {p.name: p.read_bytes() for p in (tmp_path / "out/statements/2026-09").glob("*.json")}
     october = {p.name: p.read_bytes() for p in (tmp_path / "out/statements/2026-10").glob("*.json")}
-    code, output = _run(tmp_path)
-    assert code == 0
+    result = CliRunner().invoke(app, ["demo", "--workspace", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    output = result.output
+    assert str((tmp_path / "out" / "statements").resolve()) in output
     assert "already finalized" in output
     assert f"{len(generate())} re-used" in output
     assert "already ingested" in output
+    assert "already created" in output
+    assert (tmp_path / "out/statements/2026-10/P-YUNFAN-yunfan-resale-2026.json").is_file()
     assert {p.name: p.read_bytes() for p in (tmp_path / "out/statements/2026-09").glob("*.json")} == september
     assert {p.name: p.read_bytes() for p in (tmp_path / "out/statements/2026-10").glob("*.json")} == october
     ws = open_workspace(tmp_path, env={})
@@ -376,29 +387,3 @@ def test_huawei_clawbacks_are_linked(demo: tuple[Path, str]) -> None:
     assert len(elsewhere) == 1
     qihang_originals = {line["original_line_id"] for p, line in clawbacks if p == "P-QIHANG"}
     assert elsewhere[0]["original_line_id"] in qihang_originals
-
-
-def test_cli_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("CLOUDSETTLE_DATABASE_URL", raising=False)
-    result = CliRunner().invoke(app, ["demo", "--workspace", str(tmp_path)])
-    assert result.exit_code == 0, result.output
-    assert str((tmp_path / "out" / "statements").resolve()) in result.output
-    assert (tmp_path / "out/statements/2026-10/P-YUNFAN-yunfan-resale-2026.json").is_file()
-
-
-def test_demo_creates_one_user_per_role_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import io as _io
-
-    from rich.console import Console as _Console
-
-    from cloudsettle.demo import run_demo as _run
-
-    monkeypatch.delenv("CLOUDSETTLE_DATABASE_URL", raising=False)
-    first, second = _io.StringIO(), _io.StringIO()
-    assert _run(tmp_path / "ws", _Console(file=first, width=200)) == 0
-    text = first.getvalue()
-    for role in ("admin", "finance", "operator", "sales_ops", "auditor", "partner"):
-        assert role in text
-    assert "demo-finance" in text
-    assert _run(tmp_path / "ws", _Console(file=second, width=200)) == 0
-    assert "already created" in second.getvalue()
