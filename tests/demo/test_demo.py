@@ -201,7 +201,8 @@ def test_second_run_succeeds_and_keeps_september(tmp_path: Path, monkeypatch: py
     assert "already created" not in first
     september = {p.name: p.read_bytes() for p in (tmp_path / "out/statements/2026-09").glob("*.json")}
     october = {p.name: p.read_bytes() for p in (tmp_path / "out/statements/2026-10").glob("*.json")}
-    result = CliRunner().invoke(app, ["demo", "--workspace", str(tmp_path)])
+    # Wide enough that Rich wraps no line (a long path or a phrase split over two lines).
+    result = CliRunner().invoke(app, ["demo", "--workspace", str(tmp_path)], env={"COLUMNS": "400"})
     assert result.exit_code == 0, result.output
     output = result.output
     assert str((tmp_path / "out" / "statements").resolve()) in output
