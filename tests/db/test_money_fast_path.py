@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from cloudsettle.core.money import D
 from cloudsettle.db.bulk_insert import BulkInsert
 from cloudsettle.db.models import StatementLineRow
-from cloudsettle.db.types import Money, canonical_decimal, check_money, money_bind
+from cloudsettle.db.types import Money, canonical_decimal, check_money, money_bind, money_text_bind
 
 
 def by_digits(value: Decimal) -> Decimal:
@@ -146,9 +146,9 @@ def test_the_direct_bind_on_edge_values(value: object) -> None:
 def test_the_bulk_insert_of_statement_lines_still_refuses_what_the_store_cannot_keep(
     session_factory: sessionmaker[Session], value: Decimal
 ) -> None:
-    """A settle writes its lines through the DBAPI (``db.bulk_insert``, money bound by ``money_bind``):
-    the same refusal as any write."""
-    from cloudsettle.services.line_results import LineResult
+    """A settle writes its lines through the DBAPI (``db.bulk_insert``, money as text bound by
+    ``money_text_bind``): the same refusal as any write."""
+    from cloudsettle.services.line_results import LineResult, texts_of
     from cloudsettle.services.settlement_service import _LINE_COLUMNS, _line_values
 
     table = cast(Table, StatementLineRow.__table__)
@@ -157,10 +157,10 @@ def test_the_bulk_insert_of_statement_lines_still_refuses_what_the_store_cannot_
                       D("0"), D("0"), (), None)
     with session_factory() as session:
         dialect = session.get_bind().dialect
-        writer = BulkInsert(table, _LINE_COLUMNS, dialect)
+        writer = BulkInsert(table, _LINE_COLUMNS, dialect, money_as_text=True)
         with pytest.raises(ValueError, match="money has"):
-            writer.bound([_line_values(1, 1, line, {})])
-        ok = writer.bound([_line_values(1, 1, replace(line, amount=D("0.5")), {})])[0]
+            writer.bound(list(_line_values(1, texts_of([line]), {})))
+        ok = writer.bound(list(_line_values(1, texts_of([replace(line, amount=D("0.5"))]), {})))[0]
     assert ok[_LINE_COLUMNS.index("amount")] == (D("0.5") if dialect.name == "postgresql" else "0.5")
     assert ok[_LINE_COLUMNS.index("revision")] == 0
 
@@ -171,3 +171,21 @@ def test_a_float_is_refused_before_any_shortcut() -> None:
         check_money(0.5)
     with pytest.raises(TypeError, match=r"decimal\.Decimal only"):
         check_money(1)
+
+
+@settings(max_examples=1500, deadline=None, derandomize=True)
+@given(value=decimals())
+def test_the_text_bind_binds_what_the_column_type_binds(value: Decimal) -> None:
+    """Statement lines go to the store as text (``LineTexts``): ``money_text_bind`` of a value's
+    ``number_text`` binds what ``Money`` binds for the value, and refuses what it refuses."""
+    from cloudsettle.services.line_results import number_text
+
+    for dialect in ("sqlite", "postgresql"):
+        expected = bound(dialect, value)
+        try:
+            got = money_text_bind(number_text(value), dialect)
+        except ValueError:
+            assert expected[0] == "ValueError", (value, dialect, expected)
+            continue
+        assert ("ok", got if dialect == "sqlite" else got.as_tuple()) == expected, (value, dialect)
+    assert money_text_bind(None, "sqlite") is None

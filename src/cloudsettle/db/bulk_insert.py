@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Dialect, Table
 
-from cloudsettle.db.types import Money, money_bind
+from cloudsettle.db.types import Money, money_bind, money_text_bind
 
 #: How many distinct values a column remembers before it starts afresh (bounds the memory).
 MEMO_SIZE = 1 << 16
@@ -57,10 +57,14 @@ def _utc(value: datetime) -> bool:
     return value.tzinfo is UTC  # in another zone equal wall times may be different instants (fold)
 
 
-def column_binder(table: Table, column: str, dialect: Dialect) -> Processor | None:
-    """What ``table.c[column]``'s type binds a value as on ``dialect`` (None: as it is)."""
+def column_binder(table: Table, column: str, dialect: Dialect, *, money_as_text: bool = False
+                  ) -> Processor | None:
+    """What ``table.c[column]``'s type binds a value as on ``dialect`` (None: as it is).
+    ``money_as_text``: money comes spelled as ``types.money_text_bind`` takes it, not as Decimal."""
     type_ = table.c[column].type
     processor: Processor | None
+    if isinstance(type_, Money) and money_as_text:
+        return partial(money_text_bind, dialect_name=dialect.name)
     if isinstance(type_, Money):
         # What Money binds, by the shortcut held to it in tests/db/test_money_fast_path.py. Not
         # remembered: hashing a Decimal costs most of what binding it does (1.5 µs and 2 µs).
@@ -84,9 +88,11 @@ def column_binder(table: Table, column: str, dialect: Dialect) -> Processor | No
 
 class BulkInsert:
     """An ``INSERT`` of many rows of ``columns`` into ``table`` on one dialect, straight to the
-    DBAPI (no statement compiled per call, no parameter dict per row)."""
+    DBAPI (no statement compiled per call, no parameter dict per row). With ``money_as_text``
+    the money columns take canonical text (:func:`cloudsettle.db.types.money_text_bind`)."""
 
-    def __init__(self, table: Table, columns: Sequence[str], dialect: Dialect) -> None:
+    def __init__(self, table: Table, columns: Sequence[str], dialect: Dialect, *,
+                 money_as_text: bool = False) -> None:
         self.columns = tuple(columns)
         quote = dialect.identifier_preparer.quote
         if dialect.paramstyle == "qmark":
@@ -103,7 +109,7 @@ class BulkInsert:
         self._binders: list[tuple[int, Processor]] = [
             (index, binder)
             for index, name in enumerate(self.columns)
-            if (binder := column_binder(table, name, dialect)) is not None
+            if (binder := column_binder(table, name, dialect, money_as_text=money_as_text)) is not None
         ]
 
     def bound(self, rows: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:

@@ -151,6 +151,22 @@ def money_bind(value: Decimal | None, dialect_name: str) -> Any:
     return exact if dialect_name == "postgresql" else format(exact, "f")
 
 
+def money_text_bind(text: str | None, dialect_name: str) -> Any:
+    """What :class:`Money` binds for the amount spelled ``text`` in canonical positional notation
+    (``services.line_results.number_text``: ``-12.5``, ``0``, never ``1E-7`` or ``2.50``), for
+    writers that have the text already and no ``Decimal`` (the bulk engine's results, issue 6).
+    A text that does not fit ``NUMERIC(38, 12)`` takes :func:`money_bind`'s path, and its error."""
+    if text is None:
+        return None
+    point = text.find(".")
+    sign = 1 if text.startswith("-") else 0
+    whole = (point if point >= 0 else len(text)) - sign
+    places = len(text) - point - 1 if point >= 0 else 0
+    if places <= MONEY_SCALE and whole <= MONEY_INTEGER_DIGITS:
+        return Decimal(text) if dialect_name == "postgresql" else text
+    return money_bind(Decimal(text), dialect_name)
+
+
 class Money(TypeDecorator[Decimal]):
     """An exact signed amount: ``NUMERIC(38, 12)`` on PostgreSQL, canonical TEXT on SQLite.
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cloudsettle.core.settlement.model import Statement, StatementLine
+from cloudsettle.db.types import canonical_decimal
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -56,6 +57,85 @@ def from_statement_line(sl: StatementLine) -> LineResult:
     )
 
 
+def number_text(value: Decimal) -> str:
+    """One spelling per number, positional, no trailing zeros (``25.00`` and ``25`` are the same
+    amount): what fingerprints and result documents hold (``runs.num``) and what a money column
+    stores on SQLite."""
+    return format(canonical_decimal(value), "f")
+
+
+@dataclass(frozen=True, slots=True)
+class LineTexts:
+    """A statement's lines column by column, every number spelled by :func:`number_text` (None
+    for a line without an FX rate or rule): what the storing pass writes, fingerprints and
+    records. The bulk engine's are spelled by Arrow from its results, so a settle never makes
+    a ``Decimal`` per number per line (issue 6: that was a third of storing a month)."""
+
+    provider: Sequence[str]
+    line_id: Sequence[str]
+    role: Sequence[str]
+    fraction: Sequence[str]
+    deal_id: Sequence[str]
+    base: Sequence[str]
+    fx_rate: Sequence[str | None]
+    rule_id: Sequence[str | None]
+    rate: Sequence[str]
+    amount: Sequence[str]
+    shown: Sequence[str]
+    tier_uplift: Sequence[str]
+    tier_uplift_shown: Sequence[str]
+    reasons: Sequence[str]  # joined by ","
+    original_line_id: Sequence[str | None]
+
+    def __len__(self) -> int:
+        return len(self.line_id)
+
+
+def texts_of(lines: Sequence[LineResult]) -> LineTexts:
+    """The texts of lines held as :class:`LineResult` (the reference engine's)."""
+    return LineTexts(
+        provider=[sl.provider for sl in lines],
+        line_id=[sl.line_id for sl in lines],
+        role=[sl.role for sl in lines],
+        fraction=[number_text(sl.fraction) for sl in lines],
+        deal_id=[sl.deal_id for sl in lines],
+        base=[number_text(sl.base) for sl in lines],
+        fx_rate=[None if sl.fx_rate is None else number_text(sl.fx_rate) for sl in lines],
+        rule_id=[sl.rule_id for sl in lines],
+        rate=[number_text(sl.rate) for sl in lines],
+        amount=[number_text(sl.amount) for sl in lines],
+        shown=[number_text(sl.shown) for sl in lines],
+        tier_uplift=[number_text(sl.tier_uplift) for sl in lines],
+        tier_uplift_shown=[number_text(sl.tier_uplift_shown) for sl in lines],
+        reasons=[",".join(sl.reasons) for sl in lines],
+        original_line_id=[sl.original_line_id for sl in lines],
+    )
+
+
+def decimal_texts(column: pa.Array | pa.ChunkedArray) -> list[str | None]:
+    """:func:`number_text` of each value of an Arrow decimal column (None for null), spelled by
+    Arrow. Arrow writes a decimal of scale s with s places (``2.500``), or, below 10^-6 in
+    size, in exponent form (``1E-7``, zero as ``0E-12``): the places' trailing zeros are cut in
+    Arrow, the few exponent forms go through :func:`number_text`."""
+    import pyarrow as pa  # only a bulk run needs it
+    import pyarrow.compute as pc
+
+    if not pa.types.is_decimal(column.type):
+        raise TypeError(f"not a decimal column: {column.type}")
+    written = pc.cast(column, pa.string())
+    plain = written
+    if column.type.scale > 0:  # every positional spelling has the point: cut zeros, then a bare point
+        plain = pc.replace_substring_regex(plain, pattern=r"0+$", replacement="")
+        plain = pc.replace_substring_regex(plain, pattern=r"\.$", replacement="")
+    out: list[str | None] = plain.to_pylist()
+    exponent = pc.match_substring(written, "E")
+    if pc.any(exponent).as_py():
+        originals = written.to_pylist()
+        for index in pc.indices_nonzero(exponent).to_pylist():
+            out[index] = number_text(Decimal(originals[index]))
+    return out
+
+
 _COLUMNS = ("partner_id", "agreement_id", "provider", "line_id", "role", "fraction", "deal_id", "base",
             "fx_rate", "rule_id", "rate", "amount", "shown", "tier_uplift", "tier_uplift_shown", "reasons",
             "original_line_id")
@@ -82,6 +162,12 @@ class ResultTable(Mapping[StatementKey, Sequence[LineResult]]):
     def __getitem__(self, key: StatementKey) -> list[LineResult]:
         start, count = self._spans[key]
         return _line_results(self._table.slice(start, count))
+
+    def texts(self, key: StatementKey) -> LineTexts:
+        """The lines of one statement as :class:`LineTexts` (none: an empty one), without
+        making a ``Decimal`` of any number."""
+        start, count = self._spans.get(key, (0, 0))
+        return _line_texts(self._table.slice(start, count))
 
     def __iter__(self) -> Iterator[StatementKey]:
         return iter(self._spans)
@@ -117,6 +203,41 @@ def _line_results(table: pa.Table) -> list[LineResult]:
         for (provider, line_id, role, fraction, deal_id, base, fx_rate, rule_id, rate, amount, shown, uplift,
              uplift_shown, reasons, original) in zip(*cols, strict=True)
     ]
+
+
+def _line_texts(table: pa.Table) -> LineTexts:
+    import pyarrow.compute as pc  # only a bulk run needs it
+
+    def strings(name: str) -> list[str | None]:
+        values: list[str | None] = table.column(name).to_pylist()
+        return values
+
+    def present(values: list[str | None], name: str) -> list[str]:
+        if any(v is None for v in values):
+            raise ValueError(f"a line's {name} is missing in the run's results")
+        return values  # type: ignore[return-value]
+
+    def numbers(name: str) -> list[str]:
+        return present(decimal_texts(table.column(name)), name)
+
+    reasons = pc.fill_null(pc.binary_join(table.column("reasons"), ","), "")
+    return LineTexts(
+        provider=present(strings("provider"), "provider"),
+        line_id=present(strings("line_id"), "line_id"),
+        role=present(strings("role"), "role"),
+        fraction=numbers("fraction"),
+        deal_id=present(strings("deal_id"), "deal_id"),
+        base=numbers("base"),
+        fx_rate=decimal_texts(table.column("fx_rate")),
+        rule_id=strings("rule_id"),
+        rate=numbers("rate"),
+        amount=numbers("amount"),
+        shown=numbers("shown"),
+        tier_uplift=numbers("tier_uplift"),
+        tier_uplift_shown=numbers("tier_uplift_shown"),
+        reasons=reasons.to_pylist(),
+        original_line_id=strings("original_line_id"),
+    )
 
 
 def read_results(path: Path) -> ResultTable:

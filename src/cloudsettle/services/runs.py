@@ -50,12 +50,19 @@ from cloudsettle.db.models import (
     RunRow,
     SettingRow,
 )
-from cloudsettle.db.types import canonical_decimal
 from cloudsettle.services.audit import now, record
 from cloudsettle.services.book_loader import LoadedBook
 from cloudsettle.services.errors import BadInput, NotFound
 from cloudsettle.services.key_chunks import key_chunks
-from cloudsettle.services.line_results import LineResult, StatementKey, from_statement_line, iter_lines
+from cloudsettle.services.line_results import (
+    LineResult,
+    LineTexts,
+    StatementKey,
+    from_statement_line,
+    iter_lines,
+    number_text,
+    texts_of,
+)
 from cloudsettle.services.records import (
     LINE_COLUMNS,
     agreement_of,
@@ -290,37 +297,44 @@ def load_book_as_of(session: Session, cutoff: datetime | None, *, with_lines: bo
 def num(value: Decimal | None) -> str:
     """One spelling per number (``25.00`` and ``25`` are the same amount): fingerprints and
     result documents must not depend on how a value was written or loaded."""
-    return "None" if value is None else format(canonical_decimal(value), "f")
+    return "None" if value is None else number_text(value)
 
 
 def _sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def line_texts(statement: Statement, lines: Sequence[LineResult] | LineTexts | None) -> LineTexts:
+    """A statement's lines as :class:`LineTexts`: ``lines`` when the engine kept them apart
+    (summary mode; as texts already on the bulk engine), else the statement's own."""
+    if isinstance(lines, LineTexts):
+        return lines
+    return texts_of([from_statement_line(sl) for sl in statement.lines] if lines is None else lines)
+
+
+def _or_none(text: str | None) -> str:
+    """:func:`num`'s spelling of a number given as text or missing."""
+    return "None" if text is None else text
+
+
 def statement_fingerprint(
     statement: Statement, revisions: Mapping[LineKey, int], version_fingerprint: str, verification: str,
-    lines: Sequence[LineResult] | None = None,
+    lines: Sequence[LineResult] | LineTexts | None = None,
 ) -> str:
     """sha256 of everything a statement was computed from and came to: the version, the
     partner's payee state, each line's revision and treatment, adjustments and history.
     ``lines``: the statement's lines when the engine kept them apart (summary mode)."""
-    chosen = [from_statement_line(sl) for sl in statement.lines] if lines is None else lines
+    t = line_texts(statement, lines)
     doc = {
         "key": [statement.partner_id, statement.agreement_id, statement.period.name],
         "version": [statement.version.version, version_fingerprint],
         "verification": verification,
         "lines": [
-            [
-                sl.provider,
-                sl.line_id,
-                revisions.get((sl.provider, sl.line_id), 0),
-                sl.role,
-                num(sl.fraction),
-                num(sl.fx_rate),
-                num(sl.amount),
-                sl.original_line_id,
-            ]
-            for sl in chosen
+            [provider, line_id, revisions.get((provider, line_id), 0), role, fraction, _or_none(fx_rate),
+             amount, original]
+            for provider, line_id, role, fraction, fx_rate, amount, original in zip(
+                t.provider, t.line_id, t.role, t.fraction, t.fx_rate, t.amount, t.original_line_id,
+                strict=True)
         ],
         "manual": [[a.id, num(a.amount)] for a in statement.manual_adjustments],
         "prior": [[p.corrects_period, num(p.amount)] for p in statement.prior_period_adjustments],
@@ -429,8 +443,9 @@ def result_key(s: Statement) -> str:
     return f"{s.partner_id}/{s.agreement_id}/{s.period.name}"
 
 
-def statement_result(s: Statement, lines: Sequence[LineResult]) -> dict[str, Any]:
+def statement_result(s: Statement, lines: Sequence[LineResult] | LineTexts) -> dict[str, Any]:
     """One statement's entry in the results document."""
+    t = line_texts(s, lines)
     return {
         "version": s.version.version,
         "currency": s.currency,
@@ -438,16 +453,8 @@ def statement_result(s: Statement, lines: Sequence[LineResult]) -> dict[str, Any
         "base_total": num(s.base_total),
         "billed_total": num(s.billed_total),
         "lines": [
-            [
-                sl.provider,
-                sl.line_id,
-                sl.role,
-                num(sl.amount),
-                num(sl.shown),
-                num(sl.tier_uplift_shown),
-                ",".join(sl.reasons),
-            ]
-            for sl in lines
+            list(line) for line in zip(t.provider, t.line_id, t.role, t.amount, t.shown, t.tier_uplift_shown,
+                                       t.reasons, strict=True)
         ],
         "findings": sorted(f"{f.kind.value}:{f.line_id or ''}" for f in s.findings),
     }

@@ -57,7 +57,15 @@ from cloudsettle.services.book_loader import LoadedBook
 from cloudsettle.services.errors import BadInput, NotFound, Refused
 from cloudsettle.services.ledger_service import check_invariants, post_statement
 from cloudsettle.services.line_feed import LineFeed, check_candidates, owners_in, owners_of, write_line_feed
-from cloudsettle.services.line_results import LineResult, StatementKey, read_results, results_of
+from cloudsettle.services.line_results import (
+    LineResult,
+    LineTexts,
+    ResultTable,
+    StatementKey,
+    read_results,
+    results_of,
+    texts_of,
+)
 from cloudsettle.services.runs import (
     BULK,
     RunHistory,
@@ -157,6 +165,13 @@ class Computation:
     def lines_of(self, statement: Statement) -> Sequence[LineResult]:
         """One computed statement's lines, in its order."""
         return self.line_results.get((statement.partner_id, statement.agreement_id), ())
+
+    def texts_of(self, statement: Statement) -> LineTexts:
+        """One computed statement's lines as texts, in its order (from the bulk engine's Arrow
+        results without a ``Decimal`` per number)."""
+        if isinstance(self.line_results, ResultTable):
+            return self.line_results.texts((statement.partner_id, statement.agreement_id))
+        return texts_of(self.lines_of(statement))
 
 
 @_collector_paused()
@@ -299,7 +314,8 @@ def _quiet(stage: str) -> None:
     """No progress line."""
 
 
-def fingerprinter(session: Session, c: Computation) -> Callable[[Statement, Sequence[LineResult]], str]:
+def fingerprinter(session: Session, c: Computation
+                  ) -> Callable[[Statement, Sequence[LineResult] | LineTexts], str]:
     """The inputs fingerprint of a computed statement given its lines (one query for every
     version's fingerprint, not a lookup per statement: issue 6)."""
     stored = {
@@ -310,7 +326,7 @@ def fingerprinter(session: Session, c: Computation) -> Callable[[Statement, Sequ
         )
     }
 
-    def of(st: Statement, lines: Sequence[LineResult]) -> str:
+    def of(st: Statement, lines: Sequence[LineResult] | LineTexts) -> str:
         version_fingerprint = stored.get((st.agreement_id, st.version.version))
         partner = c.loaded.book.partners.get(st.partner_id)
         return statement_fingerprint(
@@ -761,7 +777,7 @@ def _store_statements(
     *,
     prepared_by: str,
     stamp: datetime,
-    fingerprint: Callable[[Statement, Sequence[LineResult]], str],
+    fingerprint: Callable[[Statement, Sequence[LineResult] | LineTexts], str],
     modes: Mapping[str, str],
 ) -> tuple[list[StatementRow], dict[str, str]]:
     """Store a run's statements with their lines and prior-period adjustments, in order, and
@@ -783,15 +799,18 @@ def _store_statements(
     session.flush()
     # Straight to the DBAPI's executemany, bound as the column types bind (db/bulk_insert.py): a
     # million lines through the ORM's bind processing cost more than computing them (issue 6).
-    writer = BulkInsert(cast(Table, StatementLineRow.__table__), _LINE_COLUMNS, session.get_bind().dialect)
+    # Money goes as text (``LineTexts``), bound by ``types.money_text_bind``: the same values as
+    # ``Money`` binds, without a ``Decimal`` per number on the bulk engine.
+    writer = BulkInsert(cast(Table, StatementLineRow.__table__), _LINE_COLUMNS, session.get_bind().dialect,
+                        money_as_text=True)
     connection = session.connection()
     pending: list[tuple[object, ...]] = []
     pieces: dict[str, str] = {}
     for row, s in zip(rows, statements, strict=True):
-        lines = calc.lines_of(s)
-        row.inputs_fingerprint = fingerprint(s, lines)
-        pieces[result_key(s)] = canonical(statement_result(s, lines))
-        pending.extend(_line_values(row.id, seq, sl, revisions) for seq, sl in enumerate(lines, start=1))
+        texts = calc.texts_of(s)
+        row.inputs_fingerprint = fingerprint(s, texts)
+        pieces[result_key(s)] = canonical(statement_result(s, texts))
+        pending.extend(_line_values(row.id, texts, revisions))
         if len(pending) >= LINE_BATCH:
             writer.execute(connection, pending)
             pending = []
@@ -854,14 +873,15 @@ _LINE_COLUMNS = ("statement_id", "seq", "provider", "line_id", "revision", "role
 
 
 def _line_values(
-    statement_id: int, seq: int, sl: LineResult, revisions: Mapping[tuple[str, str], int]
-) -> tuple[object, ...]:
-    """The values of one statement line, in :data:`_LINE_COLUMNS` order."""
-    return (
-        statement_id, seq, sl.provider, sl.line_id, revisions.get((sl.provider, sl.line_id), 0), sl.role,
-        sl.fraction, sl.deal_id, sl.base, sl.fx_rate, sl.rule_id, sl.rate, sl.amount, sl.shown,
-        sl.tier_uplift, sl.tier_uplift_shown, ",".join(sl.reasons), sl.original_line_id,
-    )
+    statement_id: int, t: LineTexts, revisions: Mapping[tuple[str, str], int]
+) -> Iterator[tuple[object, ...]]:
+    """The values of one statement's lines, in :data:`_LINE_COLUMNS` order (money as text)."""
+    for seq, values in enumerate(zip(
+        t.provider, t.line_id, t.role, t.fraction, t.deal_id, t.base, t.fx_rate, t.rule_id, t.rate, t.amount,
+        t.shown, t.tier_uplift, t.tier_uplift_shown, t.reasons, t.original_line_id, strict=True,
+    ), start=1):
+        provider, line_id, role, *rest = values
+        yield (statement_id, seq, provider, line_id, revisions.get((provider, line_id), 0), role, *rest)
 
 
 def _supersede_findings(session: Session, period: str, partner_id: str | None) -> None:
