@@ -113,27 +113,38 @@ def texts_of(lines: Sequence[LineResult]) -> LineTexts:
 
 
 def decimal_texts(column: pa.Array | pa.ChunkedArray) -> list[str | None]:
-    """:func:`number_text` of each value of an Arrow decimal column (None for null), spelled by
-    Arrow. Arrow writes a decimal of scale s with s places (``2.500``), or, below 10^-6 in
-    size, in exponent form (``1E-7``, zero as ``0E-12``): the places' trailing zeros are cut in
-    Arrow, the few exponent forms go through :func:`number_text`."""
+    """:func:`number_text` of each value of an Arrow decimal column (None for null)."""
+    texts: list[str | None] = decimal_text_array(column).to_pylist()
+    return texts
+
+
+def decimal_text_array(column: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """An Arrow decimal column as the strings :func:`number_text` gives (null for null), made
+    by Arrow for the whole column. Arrow writes a decimal of scale s with s places (``2.500``),
+    or, below 10^-6 in size, in exponent form (``1E-7``, zero as ``0E-12``): the places'
+    trailing zeros are cut and zeros made ``0`` in Arrow; the few other exponent forms go
+    through :func:`number_text`."""
     import pyarrow as pa  # only a bulk run needs it
     import pyarrow.compute as pc
 
     if not pa.types.is_decimal(column.type):
         raise TypeError(f"not a decimal column: {column.type}")
     written = pc.cast(column, pa.string())
-    plain = written
+    if isinstance(written, pa.ChunkedArray):
+        written = written.combine_chunks()
+    text = written
     if column.type.scale > 0:  # every positional spelling has the point: cut zeros, then a bare point
-        plain = pc.replace_substring_regex(plain, pattern=r"0+$", replacement="")
-        plain = pc.replace_substring_regex(plain, pattern=r"\.$", replacement="")
-    out: list[str | None] = plain.to_pylist()
-    exponent = pc.match_substring(written, "E")
+        text = pc.replace_substring_regex(text, pattern=r"0+$", replacement="")
+        text = pc.replace_substring_regex(text, pattern=r"\.$", replacement="")
+    exponent = pc.fill_null(pc.match_substring(written, "E"), False)
     if pc.any(exponent).as_py():
-        originals = written.to_pylist()
-        for index in pc.indices_nonzero(exponent).to_pylist():
-            out[index] = number_text(Decimal(originals[index]))
-    return out
+        zero = pc.fill_null(pc.match_substring_regex(written, r"^-?0E"), False)
+        text = pc.if_else(zero, pa.scalar("0", pa.string()), text)
+        rare = pc.and_(exponent, pc.invert(zero))
+        if pc.any(rare).as_py():
+            spelled = [number_text(Decimal(t)) for t in pc.filter(written, rare).to_pylist()]
+            text = pc.replace_with_mask(text, rare, pa.array(spelled, pa.string()))
+    return text
 
 
 _COLUMNS = ("partner_id", "agreement_id", "provider", "line_id", "role", "fraction", "deal_id", "base",
@@ -148,7 +159,7 @@ class ResultTable(Mapping[StatementKey, Sequence[LineResult]]):
     at once (issue 6: they were the largest part of a settle's peak memory)."""
 
     def __init__(self, table: pa.Table) -> None:
-        self._table = table
+        self._table = _as_texts(table)
         self._spans: dict[StatementKey, tuple[int, int]] = {}
         start = 0
         # The rows come in statement order, each statement's rows together (``seq`` ascending).
@@ -195,47 +206,62 @@ def _runs(table: pa.Table) -> Iterator[tuple[str, str, int]]:
         yield (*key, count)
 
 
+#: The results' numbers, held as :func:`number_text` strings in a :class:`ResultTable`.
+_NUMBERS = frozenset({"fraction", "base", "fx_rate", "rate", "amount", "shown", "tier_uplift",
+                      "tier_uplift_shown"})
+
+
+def _as_texts(table: pa.Table) -> pa.Table:
+    """The results with every number as its text and the reasons joined by commas, each column
+    made once for the whole run (a call per column, not per statement and column)."""
+    import pyarrow as pa  # only a bulk run needs it
+    import pyarrow.compute as pc
+
+    for index, name in enumerate(table.column_names):
+        column = table.column(name)
+        if name in _NUMBERS and pa.types.is_decimal(column.type):
+            table = table.set_column(index, name, decimal_text_array(column))
+        elif name == "reasons" and pa.types.is_list(column.type):
+            table = table.set_column(index, name, pc.fill_null(pc.binary_join(column, ","), ""))
+    return table
+
+
+def _number(text: str | None) -> Decimal | None:
+    return None if text is None else Decimal(text)
+
+
 def _line_results(table: pa.Table) -> list[LineResult]:
-    cols = [table.column(name).to_pylist() for name in _COLUMNS[2:]]
+    t = _line_texts(table)
     return [
-        LineResult(provider, line_id, role, fraction, deal_id, base, fx_rate, rule_id, rate, amount, shown,
-                   uplift, uplift_shown, tuple(reasons), original)
+        LineResult(provider, line_id, role, Decimal(fraction), deal_id, Decimal(base), _number(fx_rate),
+                   rule_id, Decimal(rate), Decimal(amount), Decimal(shown), Decimal(uplift),
+                   Decimal(uplift_shown), tuple(reasons.split(",")) if reasons else (), original)
         for (provider, line_id, role, fraction, deal_id, base, fx_rate, rule_id, rate, amount, shown, uplift,
-             uplift_shown, reasons, original) in zip(*cols, strict=True)
+             uplift_shown, reasons, original) in zip(
+            t.provider, t.line_id, t.role, t.fraction, t.deal_id, t.base, t.fx_rate, t.rule_id, t.rate,
+            t.amount, t.shown, t.tier_uplift, t.tier_uplift_shown, t.reasons, t.original_line_id, strict=True)
     ]
 
 
 def _line_texts(table: pa.Table) -> LineTexts:
-    import pyarrow.compute as pc  # only a bulk run needs it
+    """A slice of a :class:`ResultTable`'s table (numbers and reasons as text) as LineTexts."""
 
     def strings(name: str) -> list[str | None]:
         values: list[str | None] = table.column(name).to_pylist()
         return values
 
-    def present(values: list[str | None], name: str) -> list[str]:
-        if any(v is None for v in values):
+    def present(name: str) -> list[str]:
+        values = strings(name)
+        if None in values:
             raise ValueError(f"a line's {name} is missing in the run's results")
         return values  # type: ignore[return-value]
 
-    def numbers(name: str) -> list[str]:
-        return present(decimal_texts(table.column(name)), name)
-
-    reasons = pc.fill_null(pc.binary_join(table.column("reasons"), ","), "")
     return LineTexts(
-        provider=present(strings("provider"), "provider"),
-        line_id=present(strings("line_id"), "line_id"),
-        role=present(strings("role"), "role"),
-        fraction=numbers("fraction"),
-        deal_id=present(strings("deal_id"), "deal_id"),
-        base=numbers("base"),
-        fx_rate=decimal_texts(table.column("fx_rate")),
-        rule_id=strings("rule_id"),
-        rate=numbers("rate"),
-        amount=numbers("amount"),
-        shown=numbers("shown"),
-        tier_uplift=numbers("tier_uplift"),
-        tier_uplift_shown=numbers("tier_uplift_shown"),
-        reasons=reasons.to_pylist(),
+        provider=present("provider"), line_id=present("line_id"), role=present("role"),
+        fraction=present("fraction"), deal_id=present("deal_id"), base=present("base"),
+        fx_rate=strings("fx_rate"), rule_id=strings("rule_id"), rate=present("rate"),
+        amount=present("amount"), shown=present("shown"), tier_uplift=present("tier_uplift"),
+        tier_uplift_shown=present("tier_uplift_shown"), reasons=present("reasons"),
         original_line_id=strings("original_line_id"),
     )
 
