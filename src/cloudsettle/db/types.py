@@ -151,6 +151,10 @@ def money_bind(value: Decimal | None, dialect_name: str) -> Any:
     return exact if dialect_name == "postgresql" else format(exact, "f")
 
 
+#: A canonical text this short has at most 12 places or 13 integer digits: it always fits.
+_SURELY_FITS = 13
+
+
 def money_text_bind(text: str | None, dialect_name: str) -> Any:
     """What :class:`Money` binds for the amount spelled ``text`` in canonical positional notation
     (``services.line_results.number_text``: ``-12.5``, ``0``, never ``1E-7`` or ``2.50``), for
@@ -158,6 +162,8 @@ def money_text_bind(text: str | None, dialect_name: str) -> Any:
     A text that does not fit ``NUMERIC(38, 12)`` takes :func:`money_bind`'s path, and its error."""
     if text is None:
         return None
+    if len(text) <= _SURELY_FITS:
+        return Decimal(text) if dialect_name == "postgresql" else text
     point = text.find(".")
     sign = 1 if text.startswith("-") else 0
     whole = (point if point >= 0 else len(text)) - sign
