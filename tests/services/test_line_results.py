@@ -20,11 +20,16 @@ from cloudsettle.services.line_results import (
     LineResult,
     LineTexts,
     ResultTable,
-    decimal_texts,
+    decimal_text_array,
     number_text,
     read_results,
     texts_of,
 )
+
+
+def decimal_texts(column: pa.Array | pa.ChunkedArray) -> list[str | None]:
+    texts: list[str | None] = decimal_text_array(column).to_pylist()
+    return texts
 
 AMOUNT = pa.decimal128(38, 12)
 

@@ -112,12 +112,6 @@ def texts_of(lines: Sequence[LineResult]) -> LineTexts:
     )
 
 
-def decimal_texts(column: pa.Array | pa.ChunkedArray) -> list[str | None]:
-    """:func:`number_text` of each value of an Arrow decimal column (None for null)."""
-    texts: list[str | None] = decimal_text_array(column).to_pylist()
-    return texts
-
-
 def decimal_text_array(column: pa.Array | pa.ChunkedArray) -> pa.Array:
     """An Arrow decimal column as the strings :func:`number_text` gives (null for null), made
     by Arrow for the whole column. Arrow writes a decimal of scale s with s places (``2.500``),
