@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from cloudsettle.core.money import D
-from cloudsettle.db.guards import AppendOnlyError
+from cloudsettle.db import session as db_session
+from cloudsettle.db.audit_chain import chain_new_events
+from cloudsettle.db.guards import AppendOnlyError, refuse_history_changes
 from cloudsettle.db.models import AuditEventRow, StatementLineRow, StatementRow
 from cloudsettle.db.session import unit_of_work
 from tests.db.rows import add_audit_event, add_statement
@@ -172,3 +176,27 @@ def test_trigger_guards_finalized_statements(
     with session_factory() as session:
         statuses = session.execute(select(StatementRow.id, StatementRow.status)).all()
     assert [tuple(row) for row in statuses] == [(statement_id, "paid")]
+
+
+def test_every_new_factory_gets_the_guards_and_the_chain(db_engine: Engine) -> None:
+    """Each session factory gets both listeners, even one made where a freed factory lived.
+
+    SQLAlchemy's ``event.contains`` keys its registry by ``id(target)``: a factory freed by
+    reference counting leaves its entry behind until the cyclic collector runs, and a new
+    factory at the same address was taken for one that had the listeners, so it got none.
+    Its audit events went unchained ("audit entry 1 was altered") and its history unguarded,
+    seen as a flake that failed about one full test run in three. With the collector paused
+    (as a settle pauses it) the address comes back at once."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for _ in range(50):
+            factory = db_session.session_factory(db_engine)
+            with factory() as session:
+                listeners = list(session.dispatch.before_flush)
+            assert refuse_history_changes in listeners
+            assert chain_new_events in listeners
+            del factory, session
+    finally:
+        if was_enabled:
+            gc.enable()

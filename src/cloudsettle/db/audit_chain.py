@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event, inspect, select, text
+from sqlalchemy import inspect, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from cloudsettle.core.ledger_chain import GENESIS, audit_content, link_hash
+from cloudsettle.db.listeners import listen_once
 from cloudsettle.db.models import AuditEventRow
 
 #: Key of the PostgreSQL advisory lock that serializes audit writers.
@@ -59,5 +60,4 @@ def chain_new_events(session: Session, flush_context: Any, instances: Any) -> No
 
 def install_audit_chain(factory: sessionmaker[Session]) -> None:
     """Attach :func:`chain_new_events` to every session ``factory`` makes."""
-    if not event.contains(factory, "before_flush", chain_new_events):
-        event.listen(factory, "before_flush", chain_new_events)
+    listen_once(factory, "before_flush", chain_new_events)

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event, inspect
+from sqlalchemy import inspect
 from sqlalchemy.orm import Session, sessionmaker
 
+from cloudsettle.db.listeners import listen_once
 from cloudsettle.db.models import (
     FINALIZED_STATUSES,
     AuditEventRow,
@@ -114,6 +115,5 @@ def install_guards(factory: sessionmaker[Session]) -> None:
     """Attach the append-only listener and the audit hash chain to every session ``factory`` makes."""
     from cloudsettle.db.audit_chain import install_audit_chain  # it imports the models too
 
-    if not event.contains(factory, "before_flush", refuse_history_changes):
-        event.listen(factory, "before_flush", refuse_history_changes)
+    listen_once(factory, "before_flush", refuse_history_changes)
     install_audit_chain(factory)
