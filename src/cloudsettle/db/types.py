@@ -127,6 +127,10 @@ def check_money(value: object) -> Decimal:
     return result
 
 
+#: A canonical text this short has at most 12 places or 13 integer digits: it always fits.
+_SURELY_FITS = 13
+
+
 def money_bind(value: Decimal | None, dialect_name: str) -> Any:
     """What :class:`Money` binds for ``value`` on a dialect, for code that writes many rows
     through the DBAPI directly (``db/bulk_insert.py``, issue 6): the same text on SQLite, the
@@ -142,17 +146,11 @@ def money_bind(value: Decimal | None, dialect_name: str) -> Any:
             text = text.rstrip("0").rstrip(".")
         if text == "-0":
             text = "0"
-        point = text.find(".")
-        whole = len(text) - (1 if text[0] == "-" else 0) - (len(text) - point if point >= 0 else 0)
-        places = len(text) - point - 1 if point >= 0 else 0
-        if places <= MONEY_SCALE and whole <= MONEY_INTEGER_DIGITS:
-            return Decimal(text) if dialect_name == "postgresql" else text
+        bound = _bound_if_it_fits(text, dialect_name)
+        if bound is not None:
+            return bound
     exact = check_money(value)
     return exact if dialect_name == "postgresql" else format(exact, "f")
-
-
-#: A canonical text this short has at most 12 places or 13 integer digits: it always fits.
-_SURELY_FITS = 13
 
 
 def money_text_bind(text: str | None, dialect_name: str) -> Any:
@@ -162,15 +160,20 @@ def money_text_bind(text: str | None, dialect_name: str) -> Any:
     A text that does not fit ``NUMERIC(38, 12)`` takes :func:`money_bind`'s path, and its error."""
     if text is None:
         return None
-    if len(text) <= _SURELY_FITS:
-        return Decimal(text) if dialect_name == "postgresql" else text
-    point = text.find(".")
-    sign = 1 if text.startswith("-") else 0
-    whole = (point if point >= 0 else len(text)) - sign
-    places = len(text) - point - 1 if point >= 0 else 0
-    if places <= MONEY_SCALE and whole <= MONEY_INTEGER_DIGITS:
-        return Decimal(text) if dialect_name == "postgresql" else text
-    return money_bind(Decimal(text), dialect_name)
+    bound = _bound_if_it_fits(text, dialect_name)
+    return bound if bound is not None else money_bind(Decimal(text), dialect_name)
+
+
+def _bound_if_it_fits(text: str, dialect_name: str) -> Any:
+    """What ``Money`` binds for a canonical positional ``text`` that fits ``NUMERIC(38, 12)``
+    (the text on SQLite, its Decimal on PostgreSQL), or None when it may not fit."""
+    if len(text) > _SURELY_FITS:
+        point = text.find(".")
+        whole = (point if point >= 0 else len(text)) - (1 if text.startswith("-") else 0)
+        places = len(text) - point - 1 if point >= 0 else 0
+        if places > MONEY_SCALE or whole > MONEY_INTEGER_DIGITS:
+            return None
+    return Decimal(text) if dialect_name == "postgresql" else text
 
 
 class Money(TypeDecorator[Decimal]):
